@@ -1,0 +1,61 @@
+"""The ``socialcredit`` command line. Commands are thin callers of the domain modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from socialcredit.cli import demo_cmd, identity_cmd, policy_cmd
+from socialcredit.cli.output import CliState, fail
+from socialcredit.settings import load_settings
+
+
+def create_cli() -> typer.Typer:
+    app = typer.Typer(
+        name="socialcredit",
+        help="A social-credit platform: derived scores, sourced points, due process.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+    @app.callback()
+    def main_options(
+        ctx: typer.Context,
+        data: Annotated[
+            Path | None,
+            typer.Option(
+                "--data",
+                help="Data directory (env SOCIALCREDIT_DATA; default ./socialcredit-data).",
+                show_default=False,
+            ),
+        ] = None,
+        policy_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--policy-dir",
+                help="Policy directory (env SOCIALCREDIT_POLICY_DIR; default: shipped).",
+                show_default=False,
+            ),
+        ] = None,
+    ) -> None:
+        try:
+            settings = load_settings(data=data, policy_dir=policy_dir)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+            )
+            fail(f"invalid settings: {problems}")
+        ctx.obj = CliState(settings)
+
+    identity_cmd.register(app)
+    policy_cmd.register(app)
+    demo_cmd.register(app)
+    return app
+
+
+def main() -> None:
+    create_cli()()

@@ -1,0 +1,53 @@
+"""How commands print: one JSON document on stdout with ``--json``, Rich text otherwise.
+
+Diagnostics always go to stderr, so stdout stays parseable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from socialcredit.settings import Settings
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+#: exit codes shared by the commands (DESIGN.md contract)
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+@dataclass(frozen=True)
+class CliState:
+    settings: Settings
+
+    @property
+    def out(self) -> Console:
+        # piped output gets a wide page rather than Rich's 80-column default
+        return Console(width=None if sys.stdout.isatty() else 140)
+
+    @property
+    def err(self) -> Console:
+        return Console(stderr=True)
+
+
+def state(ctx: typer.Context) -> CliState:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        raise RuntimeError("the CLI was started without its settings")
+    return obj
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
