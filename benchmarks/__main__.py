@@ -1,0 +1,21 @@
+"""``make bench``: run every benchmark; exit 1 if a target is missed."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+from benchmarks import identity
+
+
+def main() -> int:
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    results = [identity.main()]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
