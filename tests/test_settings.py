@@ -33,3 +33,14 @@ def test_environment_and_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_policy_dir_without_national_policy_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match=r"national\.toml"):
         load_settings(policy_dir=tmp_path)
+
+
+def test_every_setting_is_a_global_cli_option() -> None:
+    import typer
+
+    from socialcredit.cli import create_cli
+
+    command = typer.main.get_command(create_cli())
+    options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for name in Settings.model_fields:
+        assert f"--{name.replace('_', '-')}" in options

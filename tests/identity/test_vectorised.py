@@ -87,6 +87,14 @@ def test_sliced_chunked_and_large_string_inputs() -> None:
     assert validate_array(codes, today=TODAY).invalid_count == 1
 
 
+def test_empty_null_typed_and_dictionary_inputs() -> None:
+    assert validate_array(pa.array([], pa.string()), today=TODAY).valid.to_pylist() == []
+    nulls = validate_array(pa.nulls(2), today=TODAY)
+    assert nulls.reason_code.to_pylist() == ["missing", "missing"]
+    encoded = pa.array(["91110000600037341L", None]).dictionary_encode()
+    assert validate_array(encoded, today=TODAY).valid.to_pylist() == [True, False]
+
+
 def test_rejects_non_string_arrays() -> None:
     with pytest.raises(TypeError, match="string"):
         validate_array(pa.array([1, 2, 3]), today=TODAY)

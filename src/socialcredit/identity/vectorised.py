@@ -121,7 +121,7 @@ def _as_string_array(ids: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> 
         return pa.array(list(ids), pa.string())
     if pa.types.is_large_string(ids.type) or pa.types.is_string_view(ids.type):
         return ids.cast(pa.string())
-    if pa.types.is_dictionary(ids.type):
+    if pa.types.is_dictionary(ids.type) or pa.types.is_null(ids.type):
         return ids.cast(pa.string())
     if not pa.types.is_string(ids.type):
         raise TypeError(f"expected an Arrow string array, got {ids.type}")
@@ -131,11 +131,15 @@ def _as_string_array(ids: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> 
 _CHUNK_ROWS = 1 << 16  # rows per block: temporaries stay in the CPU cache
 
 
+def _offsets(array: pa.Array) -> npt.NDArray[np.int32]:
+    """The value offsets of a string array's rows (n + 1 of them), without a copy."""
+    offsets: npt.NDArray[np.int32] = np.frombuffer(array.buffers()[1], np.int32)
+    return offsets[array.offset : array.offset + len(array) + 1]
+
+
 def _byte_rows(array: pa.Array, rows: npt.NDArray[np.intp]) -> U8:
     """The 18 bytes of each selected row, as a (len(rows), 18) matrix (a view if possible)."""
-    offsets = np.frombuffer(array.buffers()[1], np.int32)[
-        array.offset : array.offset + len(array) + 1
-    ]
+    offsets = _offsets(array)
     data_buffer = array.buffers()[2]
     data = (
         np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
@@ -157,9 +161,7 @@ def _non_ascii(array: pa.Array) -> Mask:
 
 
 def _lengths(array: pa.Array) -> npt.NDArray[np.int32]:
-    offsets = np.frombuffer(array.buffers()[1], np.int32)[
-        array.offset : array.offset + len(array) + 1
-    ]
+    offsets = _offsets(array)
     return np.diff(offsets)
 
 
