@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
+    """The platform's settings; ``load_settings`` builds them."""
+
     model_config = SettingsConfigDict(env_prefix="SOCIALCREDIT_", extra="ignore", frozen=True)
 
     data: Path = Field(
@@ -24,6 +26,11 @@ class Settings(BaseSettings):
         None,
         description="Directory with national.toml and overlays; default: the shipped policies.",
     )
+
+    @field_validator("policy_dir", mode="before")
+    @classmethod
+    def _empty_means_default(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("policy_dir")
     @classmethod

@@ -46,3 +46,22 @@ def test_human_output_names_the_reason(runner: CliRunner) -> None:
     result = runner.invoke(create_cli(), ["id", "validate", "91110000600037341O"])
     assert result.exit_code == 1
     assert "bad character 'O'" in result.stdout
+
+
+def test_undecodable_stdin_and_bom_are_handled(runner: CliRunner) -> None:
+    result = runner.invoke(
+        create_cli(),
+        ["id", "validate", "--json", "-"],
+        input=b"\xef\xbb\xbf11010519491231002X \r\n\xff1\n",
+    )
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document[0]["valid"] is True
+    assert document[1]["reason_code"] == "bad_character"
+
+
+def test_non_utf8_argument_is_a_bad_character(runner: CliRunner) -> None:
+    code = b"\xff1010519491231002X".decode("utf-8", "surrogateescape")
+    result = runner.invoke(create_cli(), ["id", "validate", "--json", code])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)[0]["reason_code"] == "bad_character"

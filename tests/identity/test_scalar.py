@@ -122,3 +122,22 @@ def test_as_dict_has_the_contract_fields() -> None:
     assert {"id", "valid", "kind", "reason"} <= set(document)
     assert document["valid"] is False
     assert document["kind"] == "organisation"
+
+
+def test_central_level_uscc_region() -> None:
+    code = make_uscc("1", "1", "100000", "00001312")
+    result = validate(code, today=TODAY)
+    assert result.valid, result.message
+    assert result.warnings == ()
+
+
+def test_taiwan_residence_permit_prefix_is_known() -> None:
+    assert validate(make_resident_id("830000", dt.date(1990, 5, 1), 3), today=TODAY).valid
+
+
+def test_seventeen_digits_valid_as_neither_kind_gives_both_reasons() -> None:
+    result = validate("921234198001010015", today=TODAY)
+    assert not result.valid
+    assert result.message is not None
+    assert "as a resident ID: unknown region" in result.message
+    assert result.message.startswith("bad check character")

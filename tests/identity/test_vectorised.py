@@ -106,3 +106,18 @@ def test_many_rows_span_several_blocks() -> None:
     assert batch.invalid_count == 30_000
     assert batch.kind.to_pylist()[:3] == ["person", "organisation", "person"]
     assert batch.invalid_indices()[:2].tolist() == [2, 5]
+
+
+def test_one_string_is_not_an_array_of_codes() -> None:
+    with pytest.raises(TypeError, match="one string"):
+        validate_array("11010519491231002X", today=TODAY)
+
+
+def test_mixed_lengths_and_nulls_in_large_batches_agree() -> None:
+    codes: list[str | None] = ["11010519491231002X", "91110000600037341L"] * 70_000
+    codes[5] = None
+    codes[70_001] = "short"
+    codes[139_999] = "110105194912310021"
+    batch = validate_array(codes, today=TODAY)
+    assert batch.invalid_indices().tolist() == [5, 70_001, 139_999]
+    assert batch.reason_code.to_pylist()[139_999] == "bad_check_character"

@@ -208,3 +208,89 @@ def test_load_catalog_raises_with_every_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as raised:
         load_catalog(tmp_path)
     assert len(raised.value.problems) >= 2
+
+
+def test_empty_grades_are_refused(tmp_path: Path) -> None:
+    path = write_policy(tmp_path / "national.toml", national_policy(grades=[]))
+    path.write_text("grades = []\n" + path.read_text())
+    _, problems = check_files([path])
+    assert any("at least one grade band" in p.message for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("region", "words"),
+    [
+        ("330100", "write '330100' as '3301'"),
+        ("3399", "not in the division table"),
+        ("339999", "not in the division table"),
+        ("330000", "as '33'"),
+    ],
+)
+def test_overlay_region_must_be_a_listed_prefix(tmp_path: Path, region: str, words: str) -> None:
+    problems = _problems(tmp_path, national_policy(), overlay_policy(region))
+    assert any(words in p.message and p.key == "policy.region" for p in problems), problems
+
+
+def test_two_overlays_for_one_region_are_refused(tmp_path: Path) -> None:
+    second = overlay_policy("3301")
+    second["policy"]["id"] = "other"
+    problems = _problems(tmp_path, national_policy(), overlay_policy("3301"), second)
+    assert any("already has an overlay" in p.message for p in problems)
+
+
+def test_stacked_overlays_are_checked_together(tmp_path: Path) -> None:
+    province = overlay_policy(
+        "33", record_types={"zhejiang.thing": record_type(title="Provincial offence")}
+    )
+    province["policy"]["id"] = "zhejiang"
+    city = overlay_policy(
+        "3301",
+        record_types={
+            "hangzhou.cleared": record_type(
+                title="Provincial offence dealt with", points=0, clears=["zhejiang.thing"]
+            )
+        },
+    )
+    assert _problems(tmp_path, national_policy(), province, city) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("points", "-100"), ("public", "yes"), ("points", True), ("in_force_months", 12.5)],
+)
+def test_values_of_the_wrong_type_are_not_converted(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    policy = national_policy()
+    policy["record_types"]["traffic.violation"][field] = value
+    problems = _problems(tmp_path, policy)
+    assert [p.key for p in problems] == [f"record_types.traffic.violation.{field}"]
+
+
+def test_nan_and_infinity_are_refused(tmp_path: Path) -> None:
+    policy = national_policy()
+    policy["record_types"]["civic.volunteer_hour"] = record_type(
+        category="civic_contribution",
+        points=None,
+        requires_decision_ref=False,
+        points_per_unit=float("nan"),
+        unit="hour",
+        yearly_cap=10,
+    )
+    del policy["record_types"]["civic.volunteer_hour"]["points"]
+    path = tmp_path / "national.toml"
+    write_policy(path, policy)
+    path.write_text(path.read_text().replace("points_per_unit = nan", "points_per_unit = nan"))
+    _, problems = check_files([path])
+    assert any(p.key.endswith("points_per_unit") for p in problems), problems
+
+
+def test_deep_nesting_and_directories_are_problems_not_crashes(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 5000 + "]" * 5000)
+    _, problems = check_files([deep])
+    assert (problems and "nested too deeply" in problems[0].message) or "TOML" in problems[
+        0
+    ].message
+    _, problems = check_files([tmp_path])
+    assert "directory" in problems[0].message

@@ -39,9 +39,13 @@ def _results(ids: list[str]) -> list[IdentityResult]:
     codes: list[str] = []
     for item in ids:
         if item == "-":
-            codes.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+            # bytes, decoded leniently: undecodable bytes become U+FFFD, a bad character
+            text = sys.stdin.buffer.read().decode("utf-8-sig", errors="replace")
+            lines = (line.strip().strip("\ufeff") for line in text.splitlines())
+            codes.extend(line for line in lines if line)
         else:
-            codes.append(item)
+            # arguments that were not UTF-8 arrive with surrogate escapes
+            codes.append(item.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     return [validate(code) for code in codes]
 
 

@@ -34,7 +34,7 @@ class CliState:
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True)
+        return Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -45,9 +45,12 @@ def state(ctx: typer.Context) -> CliState:
 
 
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    # a stray surrogate must not crash the output: write it escaped, still valid JSON
+    sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    width = None if sys.stderr.isatty() else 140
+    Console(stderr=True, width=width).print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

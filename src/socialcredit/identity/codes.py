@@ -15,6 +15,8 @@ from typing import Final, Literal
 Kind = Literal["person", "organisation"]
 
 LENGTH: Final = 18
+#: division code of registrations at central (national) level in a USCC, e.g. 11100000...
+CENTRAL_REGION: Final = "100000"
 EARLIEST_BIRTH_DATE: Final = 19000101
 
 #: ISO 7064 MOD 11-2 weights, 2**(17 - i) mod 11

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from socialcredit.identity.codes import (
+    CENTRAL_REGION,
     EARLIEST_BIRTH_DATE,
     LENGTH,
     ORG_CODE_WEIGHTS,
@@ -140,7 +141,7 @@ def check_uscc(code: str) -> Failure | None:
             f"bad entity-type code {code[1]!r} at position 2 for authority {code[0]} ({name}): "
             "expected one of " + ", ".join(entity_types),
         )
-    if not region_table().is_province_known(code[2:8]):
+    if code[2:8] != CENTRAL_REGION and not region_table().is_province_known(code[2:8]):
         return Failure(
             Reason.UNKNOWN_REGION,
             f"unknown region: no province has code {code[2:4]} (from division code {code[2:8]})",
@@ -162,7 +163,7 @@ def _person_warnings(code: str) -> tuple[str, ...]:
 
 def _organisation_warnings(code: str) -> tuple[str, ...]:
     warnings: list[str] = []
-    if not region_table().code_known[int(code[2:8])]:
+    if code[2:8] != CENTRAL_REGION and not region_table().code_known[int(code[2:8])]:
         warnings.append(
             f"division code {code[2:8]} is not in the division table (province is known)"
         )
@@ -245,15 +246,23 @@ def validate(
         return IdentityResult(
             code, normalised, True, "organisation", None, None, _organisation_warnings(normalised)
         )
-    if person_failure is not None and _prefers_person(normalised):
+    if person_failure is None:
         return IdentityResult(
-            code, normalised, False, "person", person_failure.reason, person_failure.message
+            code,
+            normalised,
+            False,
+            "organisation",
+            organisation_failure.reason,
+            organisation_failure.message,
         )
+    # 17 digits, valid as neither kind: the likelier kind's reason first, then the other's
+    if _prefers_person(normalised):
+        message = (
+            f"{person_failure.message}; as a Unified Social Credit Code: "
+            f"{organisation_failure.message}"
+        )
+        return IdentityResult(code, normalised, False, "person", person_failure.reason, message)
+    message = f"{organisation_failure.message}; as a resident ID: {person_failure.message}"
     return IdentityResult(
-        code,
-        normalised,
-        False,
-        "organisation",
-        organisation_failure.reason,
-        organisation_failure.message,
+        code, normalised, False, "organisation", organisation_failure.reason, message
     )

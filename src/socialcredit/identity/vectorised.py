@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.identity.codes import (
+    CENTRAL_REGION,
     EARLIEST_BIRTH_DATE,
     LENGTH,
     REASON_CODES,
@@ -117,6 +118,8 @@ class BatchValidation:
 def _as_string_array(ids: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0)
+    if isinstance(ids, str):
+        raise TypeError("expected an array of codes, got one string: use validate() for one")
     if not isinstance(ids, pa.Array):
         return pa.array(list(ids), pa.string())
     if pa.types.is_large_string(ids.type) or pa.types.is_string_view(ids.type):
@@ -138,19 +141,27 @@ def _offsets(array: pa.Array) -> npt.NDArray[np.int32]:
 
 
 def _byte_rows(array: pa.Array, rows: npt.NDArray[np.intp]) -> U8:
-    """The 18 bytes of each selected row, as a (len(rows), 18) matrix (a view if possible)."""
+    """The 18 bytes of each selected row, as a (len(rows), 18) matrix.
+
+    Every selected row is 18 bytes long. A view of the data buffer when the rows are
+    consecutive (the usual case); otherwise a copy of the runs of consecutive rows.
+    """
     offsets = _offsets(array)
     data_buffer = array.buffers()[2]
     data = (
         np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
     )
-    start = int(offsets[0])
-    if len(rows) == len(array) and int(offsets[-1]) - start == LENGTH * len(array):
-        # every row is exactly 18 bytes: the data buffer already is the matrix
-        view: U8 = data[start : start + LENGTH * len(array)].reshape(len(array), LENGTH)
+    first, last = int(rows[0]), int(rows[-1])
+    start = int(offsets[first])
+    if last - first + 1 == len(rows) and int(offsets[last + 1]) - start == LENGTH * len(rows):
+        view: U8 = data[start : start + LENGTH * len(rows)].reshape(len(rows), LENGTH)
         return view
-    positions = offsets[rows][:, None] + np.arange(LENGTH, dtype=np.int32)[None, :]
-    gathered: U8 = data[positions]
+    # runs of consecutive rows are contiguous in the buffer: copy them run by run
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    starts = offsets[rows[np.concatenate(([0], breaks))]]
+    ends = offsets[rows[np.concatenate((breaks - 1, [len(rows) - 1]))] + 1]
+    pieces = [data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    gathered: U8 = np.concatenate(pieces).reshape(len(rows), LENGTH)
     return gathered
 
 
@@ -242,11 +253,18 @@ def _uscc_reasons(matrix: U8, digits: U8) -> npt.NDArray[np.int8]:
             (digits[2:8].max(axis=0) >= 10, Reason.BAD_CHARACTER),
             (~t.authority[matrix[0]], Reason.BAD_AUTHORITY),
             (~t.entity_type[matrix[0], matrix[1]], Reason.BAD_ENTITY_TYPE),
-            (~_province_known(digits, 2), Reason.UNKNOWN_REGION),
+            (~(_province_known(digits, 2) | _is_central(matrix)), Reason.UNKNOWN_REGION),
             (~check_ok, Reason.BAD_CHECK_CHARACTER),
         ],
         matrix.shape[1],
     )
+
+
+def _is_central(matrix: U8) -> Mask:
+    """Whether the division code (positions 3-8) is the central-level 100000."""
+    central = np.frombuffer(CENTRAL_REGION.encode(), np.uint8)[:, None]
+    found: Mask = (matrix[2:8] == central).all(axis=0)
+    return found
 
 
 def _columns(matrix: U8, mask: Mask) -> U8:
@@ -321,10 +339,9 @@ def validate_array(
     reasons[non_ascii] = _REASON_INDEX[Reason.BAD_CHARACTER]
     reasons[(lengths == 0) | is_null] = _REASON_INDEX[Reason.MISSING]
     rows = np.flatnonzero((lengths == LENGTH) & ~non_ascii & ~is_null)
-    matrix = _byte_rows(normalised, rows)
     for start in range(0, len(rows), _CHUNK_ROWS):
         block = rows[start : start + _CHUNK_ROWS]
-        reasons[block], kinds[block] = _verdicts(matrix[start : start + _CHUNK_ROWS], today, kind)
+        reasons[block], kinds[block] = _verdicts(_byte_rows(normalised, block), today, kind)
     return BatchValidation(
         input=array,
         normalised=normalised,

@@ -92,7 +92,7 @@ def _paths(policy: EffectivePolicy, measure: Measure, key: str, rt: RecordType) 
         else:
             if moves_score:
                 paths.append(f"list {name} (grade {rule.min_grade} or better)")
-            if rt.is_negative and rule.clean_months and moves_score:
+            if rt.counts_against and rule.clean_months:
                 paths.append(f"list {name} (no negative record for {rule.clean_months} months)")
     if (measure.granted_to_grades or measure.denied_to_grades) and moves_score:
         grades = ", ".join((*measure.granted_to_grades, *measure.denied_to_grades))
@@ -101,7 +101,7 @@ def _paths(policy: EffectivePolicy, measure: Measure, key: str, rt: RecordType) 
 
 
 def _effect(rt: RecordType, paths: list[str]) -> Literal["detriment", "benefit"]:
-    if not rt.is_negative or all(path.endswith("(clears it)") for path in paths):
+    if not rt.counts_against or all(path.endswith("(clears it)") for path in paths):
         return "benefit"
     return "detriment"
 

@@ -57,12 +57,16 @@ def parse_file(path: Path, label: str | None = None) -> tuple[LoadedFile | None,
     label = label or str(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        return None, [Problem(label, "", "is a directory, not a policy file")]
     except OSError as error:
         return None, [Problem(label, "", f"cannot read: {error.strerror or error}")]
     except UnicodeDecodeError as error:
         return None, [Problem(label, "", f"not UTF-8 text: {error.reason} at byte {error.start}")]
     except tomllib.TOMLDecodeError as error:
         return None, [Problem(label, "", f"TOML syntax: {error}")]
+    except RecursionError:
+        return None, [Problem(label, "", "TOML nested too deeply to be a policy")]
     try:
         return LoadedFile(path, PolicyFile.model_validate(raw), label), []
     except ValidationError as error:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,8 +39,14 @@ SEVERITY_ORDER: Final[dict[str, int]] = {"minor": 0, "general": 1, "serious": 2}
 IMPACT_ORDER: Final[dict[str, int]] = {"low": 0, "medium": 1, "high": 2}
 
 
+#: TOML arrays arrive as lists; the models keep them as tuples
+Names = Annotated[tuple[str, ...], Field(strict=False)]
+Kinds = Annotated[tuple[SubjectKind, ...], Field(strict=False, min_length=1)]
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: "-100" is not a number and "yes" is not a boolean; NaN and inf are refused
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Scale(_Model):
@@ -74,15 +80,24 @@ class RecordType(_Model):
         None, ge=0, description="minimum publication before credit repair; None: not published"
     )
     public: bool = False
-    subject_kinds: tuple[SubjectKind, ...] = Field(min_length=1)
-    lists: tuple[str, ...] = ()
-    clears: tuple[str, ...] = Field((), description="record types whose list effect it ends")
+    subject_kinds: Kinds
+    lists: Names = ()
+    clears: Names = Field((), description="record types whose list effect it ends")
     requires_decision_ref: bool = True
     objection_deadline_days: int | None = Field(None, gt=0)
 
     @property
     def is_negative(self) -> bool:
+        """Of a negative category (so it needs a decision reference)."""
         return self.category not in POSITIVE_CATEGORIES
+
+    @property
+    def counts_against(self) -> bool:
+        """A negative record in the sense of the lists' clean-history rules: it costs points
+        or puts the subject on a list. A record that only clears another (obligation
+        performed) does not count against its subject."""
+        value = self.points if self.points is not None else self.points_per_unit or 0
+        return self.is_negative and (value < 0 or bool(self.lists))
 
 
 class ListRule(_Model):
@@ -101,14 +116,15 @@ class Measure(_Model):
     legal_basis: str = Field(min_length=1)
     domain: str = Field(min_length=1, description="the area of life it acts on")
     impact: Impact
-    subject_kinds: tuple[SubjectKind, ...] = ("person", "organisation")
-    granted_to_lists: tuple[str, ...] = ()
-    granted_to_grades: tuple[str, ...] = ()
-    denied_to_lists: tuple[str, ...] = ()
-    denied_to_grades: tuple[str, ...] = ()
-    trigger_categories: tuple[str, ...] = Field(
-        min_length=1, description="record categories allowed to affect it"
-    )
+    subject_kinds: Kinds = ("person", "organisation")
+    granted_to_lists: Names = ()
+    granted_to_grades: Names = ()
+    denied_to_lists: Names = ()
+    denied_to_grades: Names = ()
+    trigger_categories: Annotated[
+        tuple[str, ...],
+        Field(strict=False, min_length=1, description="record categories allowed to affect it"),
+    ]
     per_year: int | None = Field(None, gt=0, description="how often a year it is granted")
     daily_quota_others: int | None = Field(None, ge=0, description="quota for the non-granted")
 
@@ -128,7 +144,7 @@ class PolicyFile(_Model):
 
     policy: PolicyMeta
     scale: Scale | None = None
-    grades: tuple[GradeBand, ...] | None = None
+    grades: Annotated[tuple[GradeBand, ...], Field(strict=False)] | None = None
     lists: dict[str, ListRule] | None = None
     record_types: dict[str, RecordType] = {}
     measures: dict[str, Measure] = {}
@@ -144,9 +160,9 @@ class EffectivePolicy(_Model):
     id: str
     version: str
     region: str | None
-    layers: tuple[PolicyMeta, ...]
+    layers: Annotated[tuple[PolicyMeta, ...], Field(strict=False)]
     scale: Scale
-    grades: tuple[GradeBand, ...]
+    grades: Annotated[tuple[GradeBand, ...], Field(strict=False)]
     lists: dict[str, ListRule]
     record_types: dict[str, RecordType]
     measures: dict[str, Measure]

@@ -44,7 +44,8 @@ def check_record_type(file: str, key: str, rt: RecordType) -> list[Problem]:
 
     if not _KEY.match(key):
         error("key must be dotted lower-case words, e.g. 'court.judgment_default'")
-    for ground, words in protected_grounds_in(" ".join((key, rt.title, rt.description))):
+    text = " ".join((key, rt.title, rt.description, rt.legal_basis, rt.unit or ""))
+    for ground, words in protected_grounds_in(text):
         error(
             f"refused: a record type about {ground} ({words!r}) is not allowed; the platform "
             "never scores religion or belief, ethnicity, political opinion, lawful speech or "
@@ -132,6 +133,8 @@ def check_grades(file: str, policy: EffectivePolicy) -> list[Problem]:
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(Problem(file, "grades", f"grade {name!r} is defined twice"))
     bands = sorted(policy.grades, key=lambda band: (band.min, band.max))
+    if not bands:
+        problems.append(Problem(file, "grades", "at least one grade band is needed"))
     for band in bands:
         if band.min > band.max:
             problems.append(Problem(file, f"grades.{band.name}", "min is above max"))
@@ -214,6 +217,52 @@ def check_effective(policy: EffectivePolicy) -> list[Problem]:
     return problems
 
 
+def _check_overlay_region(file: str, region: str) -> list[Problem]:
+    if len(region) > 2 and region.endswith("00"):
+        shorter = region[:-2] if region[-4:-2] != "00" else region[:2]
+        return [
+            Problem(
+                file,
+                "policy.region",
+                f"write {region!r} as {shorter!r}: an overlay "
+                "applies to every code that starts with its region",
+            )
+        ]
+    if region_table().get(region.ljust(6, "0")) is None:
+        return [
+            Problem(file, "policy.region", f"unknown region {region!r}: not in the division table")
+        ]
+    return []
+
+
+def _check_overlay_set(overlays: list[LoadedFile]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen_regions: dict[str, str] = {}
+    seen_ids: dict[str, str] = {}
+    for overlay in overlays:
+        meta = overlay.policy.policy
+        region = meta.region or ""
+        if region in seen_regions:
+            problems.append(
+                Problem(
+                    overlay.name,
+                    "policy.region",
+                    f"region {region} already has an overlay: {seen_regions[region]}",
+                )
+            )
+        if meta.id in seen_ids:
+            problems.append(
+                Problem(
+                    overlay.name,
+                    "policy.id",
+                    f"id {meta.id!r} is already used by {seen_ids[meta.id]}",
+                )
+            )
+        seen_regions.setdefault(region, overlay.name)
+        seen_ids.setdefault(meta.id, overlay.name)
+    return problems
+
+
 def check_file(loaded: LoadedFile, national_id: str | None) -> list[Problem]:
     """Checks of one file on its own."""
     policy = loaded.policy
@@ -226,8 +275,7 @@ def check_file(loaded: LoadedFile, national_id: str | None) -> list[Problem]:
         for part in ("scale", "grades", "lists"):
             if getattr(policy, part) is not None:
                 problems.append(Problem(file, part, "an overlay may not redefine " + part))
-        if not region_table().is_province_known(region):
-            problems.append(Problem(file, "policy.region", f"unknown region {region!r}"))
+        problems += _check_overlay_region(file, region)
         if national_id is not None and policy.policy.extends != national_id:
             problems.append(
                 Problem(file, "policy.extends", f"must name the national policy {national_id!r}")
@@ -279,10 +327,14 @@ def check_files(
     national_id = national.policy.policy.id if national else None
     for item in (*nationals[:1], *overlays):
         problems += check_file(item, national_id)
+    problems += _check_overlay_set(overlays)
     if national is not None and not any(p.level == "error" for p in problems):
+        # each overlay is checked as it applies: stacked on the overlays above it
+        stacked = PolicyCatalog(national, tuple(overlays))
         effective = [compose(national, [], None)]
         effective += [
-            compose(national, [overlay], overlay.policy.policy.region) for overlay in overlays
+            compose(national, stacked.overlays_for(o.policy.policy.region), o.policy.policy.region)
+            for o in overlays
         ]
         problems += check_grades(national.name, effective[0])
         for policy in effective:
