@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from socialcredit.cli import create_cli
 
 
-def test_demo_validates_shows_and_audits(runner: CliRunner) -> None:
-    result = runner.invoke(create_cli(), ["demo"])
+def test_demo_validates_shows_audits_and_generates(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(create_cli(), ["--data", str(tmp_path), "demo"])
     assert result.exit_code == 0, result.output
     assert "valid" in result.stdout
     assert "national@2026.1" in result.stdout
     assert "audit of national@2026.1" in result.stdout
+    assert "20,000 people" in result.stdout
+    assert (tmp_path / "demo" / "records.parquet").is_file()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from socialcredit.cli import demo_cmd, identity_cmd, policy_cmd
+from socialcredit.cli import demo_cmd, generate_cmd, identity_cmd, policy_cmd
 from socialcredit.cli.output import CliState, fail
 from socialcredit.settings import load_settings
 
@@ -53,6 +53,7 @@ def create_cli() -> typer.Typer:
 
     identity_cmd.register(app)
     policy_cmd.register(app)
+    generate_cmd.register(app)
     demo_cmd.register(app)
     return app
 

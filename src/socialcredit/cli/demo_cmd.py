@@ -1,11 +1,13 @@
 """``socialcredit demo``: the furthest end-to-end path that exists, on embedded defaults.
 
 Today: validate the shipped policies, print the effective national policy and its
-proportionality and context audit. Later steps extend this to generated data,
-scoring and the web platform.
+proportionality and context audit, and generate a synthetic population with its
+records. Later steps extend this to ingestion, scoring and the web platform.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import typer
 
@@ -13,6 +15,7 @@ from socialcredit.cli.output import EXIT_FAILED, state
 from socialcredit.cli.policy_cmd import print_audit, print_policy
 from socialcredit.policy import audit, check_files
 from socialcredit.policy.loader import policy_files_in
+from socialcredit.simulate import GenerateOptions, generate
 
 
 def register(app: typer.Typer) -> None:
@@ -35,7 +38,21 @@ def register(app: typer.Typer) -> None:
         print_policy(out, national)
         out.rule("3. the proportionality and context audit")
         print_audit(out, audit(national))
+        out.rule("4. a synthetic population with its records")
+        target = settings.data / "demo"
+        summary = generate(
+            GenerateOptions(
+                people=20_000, seed=2019, out=target, as_of=dt.date.today(), force=True
+            ),
+            catalog,
+        )
+        out.print(
+            f"{summary.people:,} people, {summary.organisations:,} organisations and "
+            f"{summary.records:,} records in {target} ({summary.seconds:.1f} s)",
+            highlight=False,
+        )
         out.print(
             "\nNext: `socialcredit policy show --region 371082` for Rongcheng, "
-            "`socialcredit policy audit` for every overlay. The web platform is not built yet."
+            "`socialcredit policy audit` for every overlay, `socialcredit generate --help`. "
+            "The web platform is not built yet."
         )

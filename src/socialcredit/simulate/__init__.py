@@ -1,0 +1,24 @@
+"""Synthetic population and records, calibrated to published figures.
+
+No real personal data is ever used: names, IDs and records are generated.
+"""
+
+from socialcredit.simulate.generate import (
+    RECORD_SCHEMA,
+    SUBJECT_SCHEMA,
+    GenerateError,
+    GenerateOptions,
+    GenerateSummary,
+    generate,
+)
+from socialcredit.simulate.names import pinyin
+
+__all__ = [
+    "RECORD_SCHEMA",
+    "SUBJECT_SCHEMA",
+    "GenerateError",
+    "GenerateOptions",
+    "GenerateSummary",
+    "generate",
+    "pinyin",
+]
