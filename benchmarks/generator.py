@@ -93,15 +93,16 @@ def speed(people: int = 2_000_000, naive_people: int = 50_000) -> tuple[float, f
 
 
 def peak_memory_mb(people: int) -> float:
-    """Peak RSS of a separate process generating ``people``."""
+    """Peak resident memory (VmHWM) of a fresh process generating ``people``."""
     with tempfile.TemporaryDirectory() as tmp:
         code = (
-            "import sys, resource, datetime as dt; from pathlib import Path;"
+            "import datetime as dt; from pathlib import Path;"
             "from socialcredit.policy import load_catalog, shipped_policy_dir;"
             "from socialcredit.simulate import GenerateOptions, generate;"
             f"generate(GenerateOptions(people={people}, seed=1, out=Path({tmp!r}),"
             " as_of=dt.date(2026, 6, 30)), load_catalog(shipped_policy_dir()));"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the parent's peak
+            "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
         )
         result = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -148,6 +148,26 @@ def test_same_arguments_give_byte_identical_files(
     assert (tmp_path / "c" / "subjects.parquet").read_bytes() != outputs[0][0]
 
 
+def test_worker_processes_write_the_same_bytes(
+    tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    files = []
+    for workers in (0, 2):
+        out = tmp_path / f"w{workers}"
+        options = GenerateOptions(
+            people=40_000, seed=3, out=out, as_of=AS_OF, chunk_people=8_000, workers=workers
+        )
+        summary = generate(options, shipped_catalog)
+        files.append(
+            (
+                (out / "subjects.parquet").read_bytes(),
+                (out / "records.parquet").read_bytes(),
+                summary.as_dict()["records"],
+            )
+        )
+    assert files[0] == files[1]
+
+
 @pytest.mark.parametrize(
     ("changes", "words"),
     [

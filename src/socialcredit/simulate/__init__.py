@@ -3,15 +3,14 @@
 No real personal data is ever used: names, IDs and records are generated.
 """
 
-from socialcredit.simulate.generate import (
+from socialcredit.simulate.generate import GenerateSummary, generate
+from socialcredit.simulate.names import pinyin
+from socialcredit.simulate.schema import (
     RECORD_SCHEMA,
     SUBJECT_SCHEMA,
     GenerateError,
     GenerateOptions,
-    GenerateSummary,
-    generate,
 )
-from socialcredit.simulate.names import pinyin
 
 __all__ = [
     "RECORD_SCHEMA",

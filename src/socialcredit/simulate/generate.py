@@ -1,87 +1,42 @@
 """``socialcredit generate``: a synthetic population and its records, as Parquet files.
 
-Counties are never split between chunks, so IDs are unique by construction; each
-chunk has its own random stream (seed, chunk number), so the output depends only on
-the arguments. Files are written to temporary names and renamed when complete.
+Chunks (see :mod:`socialcredit.simulate.chunks`) are generated in worker processes
+and written here in chunk order, so the output depends only on the arguments. Files
+are written under temporary names and renamed when complete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from socialcredit.policy import PolicyCatalog
-from socialcredit.simulate.calibration import calibration, counties
-from socialcredit.simulate.organisations import generate_organisations
-from socialcredit.simulate.people import generate_people
-from socialcredit.simulate.records import (
-    CLEARING_TYPE,
-    Subjects,
-    TypePlan,
-    build_table,
-    draw_records,
-    plan_types,
+from socialcredit.simulate.chunks import ChunkResult, Plan, generate_chunk, plan_chunks
+from socialcredit.simulate.schema import (
+    RECORD_SCHEMA,
+    RECORDS_FILE,
+    SUBJECT_SCHEMA,
+    SUBJECTS_FILE,
+    GenerateError,
+    GenerateOptions,
 )
 
-SUBJECTS_FILE = "subjects.parquet"
-RECORDS_FILE = "records.parquet"
-CHUNK_PEOPLE = 250_000
-#: days from a birth date to the 18th birthday, at most (records start then)
-_EIGHTEEN_YEARS = 18 * 366
-
-SUBJECT_SCHEMA = pa.schema(
-    [
-        ("subject_id", pa.string()),
-        ("kind", pa.string()),
-        ("name", pa.string()),
-        ("region", pa.string()),
-        ("birth_date", pa.date32()),
-        ("registered_on", pa.date32()),
-    ]
-)
-RECORD_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.string()),
-        ("subject_id", pa.string()),
-        ("record_type", pa.string()),
-        ("occurred_on", pa.date32()),
-        ("authority", pa.string()),
-        ("jurisdiction", pa.string()),
-        ("decision_ref", pa.string()),
-        ("amount", pa.float64()),
-    ]
-)
-
-
-class GenerateError(Exception):
-    """The arguments cannot be used (the command exits 2)."""
-
-
-@dataclass(frozen=True)
-class GenerateOptions:
-    people: int
-    seed: int
-    out: Path
-    as_of: dt.date
-    organisations: int | None = None
-    force: bool = False
-    chunk_people: int = CHUNK_PEOPLE
-
-    @property
-    def organisation_count(self) -> int:
-        if self.organisations is not None:
-            return self.organisations
-        return round(self.people * calibration().organisations_per_person)
+#: dictionary-encode only the columns with few distinct values; statistics only where
+#: they are cheap and useful for pruning (string statistics on unique IDs cost a third
+#: of the writing time)
+_WRITE_OPTIONS: dict[str, object] = {
+    "compression": "zstd",
+    "use_dictionary": ["kind", "region", "record_type", "authority", "jurisdiction"],
+    "write_statistics": ["kind", "record_type", "occurred_on", "birth_date", "registered_on"],
+}
 
 
 @dataclass
@@ -107,6 +62,13 @@ class GenerateSummary:
             "seconds": round(self.seconds, 3),
         }
 
+    def add(self, result: ChunkResult) -> None:
+        self.people += result.people
+        self.organisations += result.organisations
+        self.records += sum(table.num_rows for table in result.records)
+        self.records_by_kind.update(result.records_by_kind)
+        self.records_by_type.update(result.records_by_type)
+
 
 def check_options(options: GenerateOptions) -> None:
     if options.people <= 0:
@@ -131,56 +93,6 @@ def check_options(options: GenerateOptions) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _Chunk:
-    number: int
-    county_codes: np.ndarray
-    people: np.ndarray  # per county
-    organisations: np.ndarray
-
-
-def _chunks(options: GenerateOptions) -> Iterator[_Chunk]:
-    places = counties()
-    rng = np.random.default_rng([options.seed, 0xC0])
-    people = rng.multinomial(options.people, places.weights)
-    organisations = rng.multinomial(options.organisation_count, places.weights)
-    codes = np.array([int(c) for c in places.codes], np.int64)
-    start, number, running = 0, 0, 0
-    for end in range(len(codes)):
-        running += int(people[end])
-        if running >= options.chunk_people or end == len(codes) - 1:
-            span = slice(start, end + 1)
-            yield _Chunk(number, codes[span], people[span], organisations[span])
-            start, number, running = end + 1, number + 1, 0
-
-
-def _subjects_table(
-    people_part: tuple[pa.Array, pa.Array, np.ndarray, np.ndarray],
-    organisation_part: tuple[pa.Array, pa.Array, np.ndarray, np.ndarray],
-) -> pa.Table:
-    p_id, p_name, p_region, p_birth = people_part
-    o_id, o_name, o_region, o_registered = organisation_part
-    regions = np.concatenate([p_region, o_region])
-    unique, inverse = np.unique(regions, return_inverse=True)
-    n_people, n_orgs = len(p_region), len(o_region)
-    kind = np.concatenate([np.zeros(n_people, np.int64), np.ones(n_orgs, np.int64)])
-    person = np.concatenate([np.ones(n_people, bool), np.zeros(n_orgs, bool)])
-    days = np.concatenate([p_birth, o_registered]).astype(np.int32)
-    return pa.table(
-        {
-            "subject_id": pa.concat_arrays([p_id, o_id]),
-            "kind": pa.array(["person", "organisation"]).take(pa.array(kind)),
-            "name": pa.concat_arrays([p_name, o_name]),
-            "region": pa.array([f"{c:06d}" for c in unique.tolist()] or [""]).take(
-                pa.array(inverse)
-            ),
-            "birth_date": pa.array(days, pa.date32(), mask=~person),
-            "registered_on": pa.array(days, pa.date32(), mask=person),
-        },
-        schema=SUBJECT_SCHEMA,
-    )
-
-
 def generate(
     options: GenerateOptions,
     catalog: PolicyCatalog,
@@ -189,35 +101,29 @@ def generate(
     """Write ``subjects.parquet`` and ``records.parquet`` in ``options.out``."""
     check_options(options)
     started = time.perf_counter()
-    plans = {kind: plan_types(catalog, kind) for kind in ("person", "organisation")}
-    type_names = sorted({p.key for ps in plans.values() for p in ps} | {CLEARING_TYPE})
-    plans_by_type = _plans_by_type(plans, type_names, catalog)
+    plan = Plan.of(options, catalog)
     summary = GenerateSummary()
     subjects_path, records_path = options.out / SUBJECTS_FILE, options.out / RECORDS_FILE
     subjects_tmp = subjects_path.with_name(f".{SUBJECTS_FILE}.tmp")
     records_tmp = records_path.with_name(f".{RECORDS_FILE}.tmp")
-    pending: deque[Future[None]] = deque()
     try:
+        # encoding runs in a writer thread (Arrow releases the GIL) while the next chunk
+        # is generated; at most two chunks wait for it, so memory stays bounded
         with (
             pq.ParquetWriter(subjects_tmp, SUBJECT_SCHEMA, **_WRITE_OPTIONS) as subjects_out,
             pq.ParquetWriter(records_tmp, RECORD_SCHEMA, **_WRITE_OPTIONS) as records_out,
             ThreadPoolExecutor(max_workers=1) as writer,
         ):
-            # Parquet encoding runs in the writer thread (it releases the GIL) while the
-            # next chunk is generated; at most two chunks wait, so memory stays bounded.
-            for chunk in _chunks(options):
-                subjects_table, record_tables = _generate_chunk(
-                    options, chunk, plans, plans_by_type, type_names, summary
-                )
-                while len(pending) >= 2:
-                    pending.popleft().result()
-                pending.append(
-                    writer.submit(_write, subjects_out, records_out, subjects_table, record_tables)
-                )
+            written: deque[Future[None]] = deque()
+            for result in _results(plan):
+                while len(written) >= 2:
+                    written.popleft().result()
+                written.append(writer.submit(_write, subjects_out, records_out, result))
+                summary.add(result)
                 if progress is not None:
-                    progress(int(chunk.people.sum()))
-            while pending:
-                pending.popleft().result()
+                    progress(result.people)
+            while written:
+                written.popleft().result()
         os.replace(subjects_tmp, subjects_path)
         os.replace(records_tmp, records_path)
     finally:
@@ -228,82 +134,56 @@ def generate(
     return summary
 
 
-_WRITE_OPTIONS: dict[str, object] = {
-    "compression": "zstd",
-    "use_dictionary": ["kind", "region", "record_type", "authority", "jurisdiction"],
-}
-
-
 def _write(
-    subjects_out: pq.ParquetWriter,
-    records_out: pq.ParquetWriter,
-    subjects: pa.Table,
-    records: list[pa.Table],
+    subjects_out: pq.ParquetWriter, records_out: pq.ParquetWriter, result: ChunkResult
 ) -> None:
-    subjects_out.write_table(subjects)
-    for table in records:
+    subjects_out.write_table(result.subjects)
+    for table in result.records:
         records_out.write_table(table)
 
 
-def _generate_chunk(
-    options: GenerateOptions,
-    chunk: _Chunk,
-    plans: dict[str, list[TypePlan]],
-    plans_by_type: dict[int, TypePlan],
-    type_names: list[str],
-    summary: GenerateSummary,
-) -> tuple[pa.Table, list[pa.Table]]:
-    rng = np.random.default_rng([options.seed, chunk.number])
-    person_regions = np.repeat(chunk.county_codes, chunk.people)
-    org_regions = np.repeat(chunk.county_codes, chunk.organisations)
-    people = generate_people(rng, person_regions, options.as_of)
-    orgs = generate_organisations(rng, org_regions, summary.organisations, options.as_of)
-    subjects_table = _subjects_table(
-        (people.subject_id, people.name, people.region, people.birth_day),
-        (orgs.subject_id, orgs.name, orgs.region, orgs.registered_day),
-    )
-    record_tables = []
-    for subjects in (
-        Subjects(
-            "person",
-            people.subject_id,
-            people.region,
-            people.birth_day.astype(np.int64) + _EIGHTEEN_YEARS,
-        ),
-        Subjects(
-            "organisation", orgs.subject_id, orgs.region, orgs.registered_day.astype(np.int64)
-        ),
-    ):
-        drawn = draw_records(rng, subjects, plans[subjects.kind], options.as_of, type_names)
-        table = build_table(
-            drawn, subjects, plans_by_type, type_names, options.seed, summary.records
-        )
-        record_tables.append(table)
-        summary.records += table.num_rows
-        summary.records_by_kind[subjects.kind] += table.num_rows
-        counts = table.column("record_type").value_counts().to_pylist()
-        summary.records_by_type.update({c["values"]: c["counts"] for c in counts})
-    summary.people += len(person_regions)
-    summary.organisations += len(org_regions)
-    return subjects_table, record_tables
+_worker_plan: Plan | None = None
 
 
-def _plans_by_type(
-    plans: dict[str, list[TypePlan]], type_names: list[str], catalog: PolicyCatalog
-) -> dict[int, TypePlan]:
-    by_type: dict[int, TypePlan] = {}
-    for kind_plans in plans.values():
-        for plan in kind_plans:
-            by_type.setdefault(type_names.index(plan.key), plan)
-    # the clearing record is written by the court that listed the debtor
-    listed = next(p for ps in plans.values() for p in ps if p.key == "court.judgment_default")
-    by_type[type_names.index(CLEARING_TYPE)] = TypePlan(
-        CLEARING_TYPE,
-        listed.rate,
-        listed.category,
-        True,
-        listed.prefixes,
-        listed.authority,
-        listed.jurisdiction_digits,
-    )
-    return by_type
+def _init_worker(plan: Plan) -> None:
+    global _worker_plan
+    _worker_plan = plan
+
+
+def _run_chunk(chunk: object) -> ChunkResult:
+    from socialcredit.simulate.chunks import Chunk
+
+    if _worker_plan is None or not isinstance(chunk, Chunk):
+        raise RuntimeError("worker started without its plan")
+    return generate_chunk(_worker_plan, chunk)
+
+
+def _worker_count(options: GenerateOptions) -> int:
+    if options.workers is not None:
+        return options.workers
+    cores = os.cpu_count() or 1
+    if options.people <= 2 * options.chunk_people or cores <= 2:
+        # starting processes costs more than it saves; on two cores the writer thread
+        # and one generating thread already use the machine (measured: docs/benchmarks.md)
+        return 0
+    return min(cores - 1, 8)
+
+
+def _results(plan: Plan) -> Iterator[ChunkResult]:
+    """Chunk results in chunk order; at most two per worker wait (bounded memory)."""
+    workers = _worker_count(plan.options)
+    if workers == 0:
+        for chunk in plan_chunks(plan.options):
+            yield generate_chunk(plan, chunk)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(plan,)
+    ) as pool:
+        pending: deque[Future[ChunkResult]] = deque()
+        for chunk in plan_chunks(plan.options):
+            pending.append(pool.submit(_run_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import (
@@ -24,7 +25,7 @@ from socialcredit.simulate.calibration import (
     counties,
 )
 from socialcredit.simulate.people import day_number
-from socialcredit.simulate.text import DigitTable, TextTable, digits, join
+from socialcredit.simulate.text import DigitTable, TextTable, digits, fixed, join
 
 Ints = npt.NDArray[np.int64]
 CLEARED_TYPE = "court.judgment_default"
@@ -176,6 +177,11 @@ def draw_records(
 
 
 @cache
+def _year_digits() -> DigitTable:
+    return DigitTable.of(1900, 300, 4)
+
+
+@cache
 def _low_digits() -> DigitTable:
     return DigitTable.of(0, 1_000_000, 6)
 
@@ -186,7 +192,6 @@ def record_ids(seed: int, first: int, count: int) -> pa.Array:
     high, low = index // 1_000_000, index % 1_000_000
     unique_high, inverse = np.unique(high, return_inverse=True)
     prefix = TextTable.of([f"S{seed}-{h:06d}" for h in unique_high.tolist()])
-    from socialcredit.simulate.text import fixed
 
     return join([prefix.pick(inverse), fixed(_low_digits().pick(low))])
 
@@ -241,17 +246,20 @@ def build_table(
     unique_combo, inverse = np.unique(combo, return_inverse=True)
     texts = [_texts(plans_by_type[v // 1_000_000], v % 1_000_000) for v in unique_combo.tolist()]
     authorities = [t[0] for t in texts] or [""]
-    has_ref = np.array([bool(t[1] or t[3]) for t in texts] or [False], np.bool_)[inverse]
     serial = (first_record + np.arange(rows, dtype=np.int64)) % 100_000
-    decision_ref = join(
-        [
-            TextTable.of([t[1] for t in texts] or [""]).pick(inverse),
-            digits(year, 4),
-            TextTable.of([t[2] for t in texts] or [""]).pick(inverse),
-            digits(serial, 5),
-            TextTable.of([t[3] for t in texts] or [""]).pick(inverse),
-        ],
-        valid=has_ref,
+    combo_index = pa.array(inverse)
+    # positive types have no decision reference: their frame is null, and so is the join
+    frames = [
+        pa.array([t[part] if (t[1] or t[3]) else None for t in texts] or [None], pa.string())
+        for part in (1, 2, 3)
+    ]
+    decision_ref = pc.binary_join_element_wise(
+        frames[0].take(combo_index),
+        join([fixed(_year_digits().pick(year))]),
+        frames[1].take(combo_index),
+        join([digits(serial, 5)]),
+        frames[2].take(combo_index),
+        "",
     )
     unique_j, j_inverse = np.unique(jurisdiction, return_inverse=True)
     return pa.table(

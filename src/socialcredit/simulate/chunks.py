@@ -1,0 +1,171 @@
+"""The unit of generation: a chunk of whole counties, independent of every other chunk.
+
+Counties are never split between chunks, so resident IDs are unique by construction;
+each chunk has its own random stream (seed, chunk number) and its own block of record
+numbers, so chunks can be generated in any order, in parallel, with identical output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from socialcredit.policy import PolicyCatalog
+from socialcredit.simulate.calibration import counties
+from socialcredit.simulate.organisations import generate_organisations
+from socialcredit.simulate.people import generate_people
+from socialcredit.simulate.records import (
+    CLEARED_TYPE,
+    CLEARING_TYPE,
+    Subjects,
+    TypePlan,
+    build_table,
+    draw_records,
+    plan_types,
+)
+from socialcredit.simulate.schema import SUBJECT_SCHEMA, GenerateError, GenerateOptions
+
+#: record numbers are chunk * RECORDS_PER_CHUNK + n, whatever the other chunks hold
+RECORDS_PER_CHUNK = 10_000_000
+#: days from a birth date to the 18th birthday, at most (records start then)
+EIGHTEEN_YEARS = 18 * 366
+
+Ints = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    number: int
+    county_codes: Ints
+    people: Ints  # per county
+    organisations: Ints  # per county
+    first_organisation: int  # organisations in the chunks before this one
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk needs, computed once (and sent once to each worker)."""
+
+    options: GenerateOptions
+    plans: dict[str, list[TypePlan]]
+    plans_by_type: dict[int, TypePlan]
+    type_names: list[str]
+
+    @classmethod
+    def of(cls, options: GenerateOptions, catalog: PolicyCatalog) -> Plan:
+        plans = {kind: plan_types(catalog, kind) for kind in ("person", "organisation")}
+        type_names = sorted({p.key for ps in plans.values() for p in ps} | {CLEARING_TYPE})
+        by_type: dict[int, TypePlan] = {}
+        for kind_plans in plans.values():
+            for plan in kind_plans:
+                by_type.setdefault(type_names.index(plan.key), plan)
+        # the clearing record is written by the court that listed the debtor
+        listed = by_type[type_names.index(CLEARED_TYPE)]
+        by_type[type_names.index(CLEARING_TYPE)] = TypePlan(
+            CLEARING_TYPE,
+            listed.rate,
+            listed.category,
+            True,
+            listed.prefixes,
+            listed.authority,
+            listed.jurisdiction_digits,
+        )
+        return cls(options, plans, by_type, type_names)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    subjects: pa.Table
+    records: list[pa.Table]
+    people: int
+    organisations: int
+    records_by_kind: Counter[str]
+    records_by_type: Counter[str]
+
+
+def plan_chunks(options: GenerateOptions) -> Iterator[Chunk]:
+    """Split the population over the counties, then group whole counties into chunks."""
+    places = counties()
+    rng = np.random.default_rng([options.seed, 0xC0])
+    people = rng.multinomial(options.people, places.weights)
+    organisations = rng.multinomial(options.organisation_count, places.weights)
+    codes = np.array([int(c) for c in places.codes], np.int64)
+    start, number, running, first_organisation = 0, 0, 0, 0
+    for end in range(len(codes)):
+        running += int(people[end])
+        if running >= options.chunk_people or end == len(codes) - 1:
+            span = slice(start, end + 1)
+            yield Chunk(number, codes[span], people[span], organisations[span], first_organisation)
+            first_organisation += int(organisations[span].sum())
+            start, number, running = end + 1, number + 1, 0
+
+
+def subjects_table(
+    people: tuple[pa.Array, pa.Array, Ints, npt.NDArray[np.int32]],
+    organisations: tuple[pa.Array, pa.Array, Ints, npt.NDArray[np.int32]],
+) -> pa.Table:
+    p_id, p_name, p_region, p_birth = people
+    o_id, o_name, o_region, o_registered = organisations
+    unique, inverse = np.unique(np.concatenate([p_region, o_region]), return_inverse=True)
+    n_people, n_orgs = len(p_region), len(o_region)
+    kind = np.concatenate([np.zeros(n_people, np.int64), np.ones(n_orgs, np.int64)])
+    person = np.concatenate([np.ones(n_people, bool), np.zeros(n_orgs, bool)])
+    days = np.concatenate([p_birth, o_registered]).astype(np.int32)
+    regions = pa.array([f"{c:06d}" for c in unique.tolist()] or [""], pa.string())
+    return pa.table(
+        {
+            "subject_id": pa.concat_arrays([p_id, o_id]),
+            "kind": pa.array(["person", "organisation"]).take(pa.array(kind)),
+            "name": pa.concat_arrays([p_name, o_name]),
+            "region": regions.take(pa.array(inverse)),
+            "birth_date": pa.array(days, pa.date32(), mask=~person),
+            "registered_on": pa.array(days, pa.date32(), mask=person),
+        },
+        schema=SUBJECT_SCHEMA,
+    )
+
+
+def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
+    options = plan.options
+    rng = np.random.default_rng([options.seed, chunk.number])
+    person_regions = np.repeat(chunk.county_codes, chunk.people)
+    org_regions = np.repeat(chunk.county_codes, chunk.organisations)
+    people = generate_people(rng, person_regions, options.as_of)
+    orgs = generate_organisations(rng, org_regions, chunk.first_organisation, options.as_of)
+    subjects = subjects_table(
+        (people.subject_id, people.name, people.region, people.birth_day),
+        (orgs.subject_id, orgs.name, orgs.region, orgs.registered_day),
+    )
+    tables: list[pa.Table] = []
+    by_kind: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    block = chunk.number * RECORDS_PER_CHUNK
+    first_record = block
+    for group in (
+        Subjects(
+            "person",
+            people.subject_id,
+            people.region,
+            people.birth_day.astype(np.int64) + EIGHTEEN_YEARS,
+        ),
+        Subjects(
+            "organisation", orgs.subject_id, orgs.region, orgs.registered_day.astype(np.int64)
+        ),
+    ):
+        drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)
+        table = build_table(
+            drawn, group, plan.plans_by_type, plan.type_names, options.seed, first_record
+        )
+        first_record += table.num_rows
+        tables.append(table)
+        by_kind[group.kind] += table.num_rows
+        counts = table.column("record_type").value_counts().to_pylist()
+        by_type.update({c["values"]: c["counts"] for c in counts})
+    if first_record - block > RECORDS_PER_CHUNK:
+        raise GenerateError(f"chunk {chunk.number} holds more records than its number block")
+    return ChunkResult(subjects, tables, len(person_regions), len(org_regions), by_kind, by_type)

@@ -1,0 +1,61 @@
+"""The generator's options, errors and output schemas (the DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from socialcredit.simulate.calibration import calibration
+
+SUBJECTS_FILE = "subjects.parquet"
+RECORDS_FILE = "records.parquet"
+CHUNK_PEOPLE = 250_000
+
+SUBJECT_SCHEMA = pa.schema(
+    [
+        ("subject_id", pa.string()),
+        ("kind", pa.string()),
+        ("name", pa.string()),
+        ("region", pa.string()),
+        ("birth_date", pa.date32()),
+        ("registered_on", pa.date32()),
+    ]
+)
+RECORD_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("subject_id", pa.string()),
+        ("record_type", pa.string()),
+        ("occurred_on", pa.date32()),
+        ("authority", pa.string()),
+        ("jurisdiction", pa.string()),
+        ("decision_ref", pa.string()),
+        ("amount", pa.float64()),
+    ]
+)
+
+
+class GenerateError(Exception):
+    """The arguments cannot be used (the command exits 2)."""
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    people: int
+    seed: int
+    out: Path
+    as_of: dt.date
+    organisations: int | None = None
+    force: bool = False
+    chunk_people: int = CHUNK_PEOPLE
+    #: worker processes generating chunks; None: decided by the machine (0 on 2 cores)
+    workers: int | None = None
+
+    @property
+    def organisation_count(self) -> int:
+        if self.organisations is not None:
+            return self.organisations
+        return round(self.people * calibration().organisations_per_person)
