@@ -175,6 +175,7 @@ def test_worker_processes_write_the_same_bytes(
         ({"people": -5}, "positive"),
         ({"organisations": -1}, "0 or more"),
         ({"as_of": dt.date.today() + dt.timedelta(days=2)}, "future"),
+        ({"compression": "brotli"}, "expected one of snappy, zstd, none"),
     ],
 )
 def test_bad_arguments(

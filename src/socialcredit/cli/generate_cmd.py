@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
         force: Annotated[
             bool, typer.Option("--force", help="Replace existing output files.")
         ] = False,
+        compression: Annotated[
+            str, typer.Option("--compression", help="Parquet compression: snappy, zstd or none.")
+        ] = "snappy",
         as_json: JsonOption = False,
     ) -> None:
         """Write synthetic subjects.parquet and records.parquet (deterministic per seed)."""
@@ -54,6 +57,7 @@ def register(app: typer.Typer) -> None:
             as_of=_parse_date(as_of),
             organisations=organisations,
             force=force,
+            compression=compression,
         )
         try:
             catalog = load_catalog(state(ctx).settings.effective_policy_dir())

@@ -28,7 +28,7 @@ from socialcredit.simulate.records import (
     draw_records,
     plan_types,
 )
-from socialcredit.simulate.schema import SUBJECT_SCHEMA, GenerateError, GenerateOptions
+from socialcredit.simulate.schema import SUBJECT_WRITE_SCHEMA, GenerateError, GenerateOptions
 
 #: record numbers are chunk * RECORDS_PER_CHUNK + n, whatever the other chunks hold
 RECORDS_PER_CHUNK = 10_000_000
@@ -120,13 +120,15 @@ def subjects_table(
     return pa.table(
         {
             "subject_id": pa.concat_arrays([p_id, o_id]),
-            "kind": pa.array(["person", "organisation"]).take(pa.array(kind)),
+            "kind": pa.DictionaryArray.from_arrays(
+                pa.array(kind.astype(np.int32)), pa.array(["person", "organisation"])
+            ),
             "name": pa.concat_arrays([p_name, o_name]),
-            "region": regions.take(pa.array(inverse)),
+            "region": pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), regions),
             "birth_date": pa.array(days, pa.date32(), mask=~person),
             "registered_on": pa.array(days, pa.date32(), mask=person),
         },
-        schema=SUBJECT_SCHEMA,
+        schema=SUBJECT_WRITE_SCHEMA,
     )
 
 
@@ -152,9 +154,14 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
             people.subject_id,
             people.region,
             people.birth_day.astype(np.int64) + EIGHTEEN_YEARS,
+            chunk.county_codes,
         ),
         Subjects(
-            "organisation", orgs.subject_id, orgs.region, orgs.registered_day.astype(np.int64)
+            "organisation",
+            orgs.subject_id,
+            orgs.region,
+            orgs.registered_day.astype(np.int64),
+            chunk.county_codes,
         ),
     ):
         drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.chunks import ChunkResult, Plan, generate_chunk, plan_chunks
 from socialcredit.simulate.schema import (
+    COMPRESSIONS,
     RECORD_SCHEMA,
     RECORDS_FILE,
     SUBJECT_SCHEMA,
@@ -33,7 +34,6 @@ from socialcredit.simulate.schema import (
 #: they are cheap and useful for pruning (string statistics on unique IDs cost a third
 #: of the writing time)
 _WRITE_OPTIONS: dict[str, object] = {
-    "compression": "zstd",
     "use_dictionary": ["kind", "region", "record_type", "authority", "jurisdiction"],
     "write_statistics": ["kind", "record_type", "occurred_on", "birth_date", "registered_on"],
 }
@@ -75,6 +75,10 @@ def check_options(options: GenerateOptions) -> None:
         raise GenerateError(f"--people must be a positive number, got {options.people}")
     if options.organisations is not None and options.organisations < 0:
         raise GenerateError(f"--organisations must be 0 or more, got {options.organisations}")
+    if options.compression not in COMPRESSIONS:
+        raise GenerateError(
+            f"--compression {options.compression!r}: expected one of {', '.join(COMPRESSIONS)}"
+        )
     if options.as_of > dt.date.today():
         raise GenerateError(f"--as-of {options.as_of} is in the future")
     out = options.out
@@ -110,8 +114,12 @@ def generate(
         # encoding runs in a writer thread (Arrow releases the GIL) while the next chunk
         # is generated; at most two chunks wait for it, so memory stays bounded
         with (
-            pq.ParquetWriter(subjects_tmp, SUBJECT_SCHEMA, **_WRITE_OPTIONS) as subjects_out,
-            pq.ParquetWriter(records_tmp, RECORD_SCHEMA, **_WRITE_OPTIONS) as records_out,
+            pq.ParquetWriter(
+                subjects_tmp, SUBJECT_SCHEMA, compression=options.compression, **_WRITE_OPTIONS
+            ) as subjects_out,
+            pq.ParquetWriter(
+                records_tmp, RECORD_SCHEMA, compression=options.compression, **_WRITE_OPTIONS
+            ) as records_out,
             ThreadPoolExecutor(max_workers=1) as writer,
         ):
             written: deque[Future[None]] = deque()
@@ -137,9 +145,12 @@ def generate(
 def _write(
     subjects_out: pq.ParquetWriter, records_out: pq.ParquetWriter, result: ChunkResult
 ) -> None:
-    subjects_out.write_table(result.subjects)
+    # chunks arrive with dictionary-encoded columns; they are decoded here, in the writer
+    # thread (the Parquet writer's output for dictionary input depends on whether
+    # consecutive dictionaries are the same object, which would break byte-identity)
+    subjects_out.write_table(result.subjects.cast(SUBJECT_SCHEMA))
     for table in result.records:
-        records_out.write_table(table)
+        records_out.write_table(table.cast(RECORD_SCHEMA))
 
 
 _worker_plan: Plan | None = None

@@ -40,6 +40,7 @@ class Subjects:
     subject_id: pa.Array
     region: Ints
     earliest_day: Ints  # records cannot predate this (18th birthday, registration)
+    counties: Ints  # the chunk's county codes, sorted
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,23 @@ def draw_records(
     return drawn
 
 
+def _dense(values: Ints, counties: Ints) -> tuple[Ints, Ints]:
+    """The distinct jurisdiction codes that ``values`` can take, and each value's index.
+
+    Jurisdictions are counties of the chunk truncated to county, city or province, so
+    the candidates are few and known without sorting the values.
+    """
+    candidates = np.unique(np.concatenate([counties // s * s for s in (1, 100, 10_000)]))
+    index: Ints = np.searchsorted(candidates, values)
+    return candidates, index
+
+
+def _dictionary(indices: npt.NDArray[np.integer], values: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(
+        pa.array(indices.astype(np.int32)), pa.array(values or [""], pa.string())
+    )
+
+
 @cache
 def _year_digits() -> DigitTable:
     return DigitTable.of(1900, 300, 4)
@@ -241,10 +259,20 @@ def build_table(
     )
     rows = len(subject)
     year = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    # one authority and decision-reference frame per (type, jurisdiction)
-    combo = type_index * 1_000_000 + jurisdiction
-    unique_combo, inverse = np.unique(combo, return_inverse=True)
-    texts = [_texts(plans_by_type[v // 1_000_000], v % 1_000_000) for v in unique_combo.tolist()]
+    # one authority and decision-reference frame per (type, jurisdiction): the used
+    # combinations are found with a presence table, not a sort
+    jurisdictions, jurisdiction_index = _dense(jurisdiction, subjects.counties)
+    combo = type_index * len(jurisdictions) + jurisdiction_index
+    present = np.zeros(len(type_names) * max(len(jurisdictions), 1), np.bool_)
+    present[combo] = True
+    used = np.flatnonzero(present)
+    position = np.cumsum(present) - 1
+    inverse = position[combo]
+    combo_types, combo_places = np.divmod(used, max(len(jurisdictions), 1))
+    texts = [
+        _texts(plans_by_type[int(t)], int(jurisdictions[j]))
+        for t, j in zip(combo_types.tolist(), combo_places.tolist(), strict=True)
+    ]
     authorities = [t[0] for t in texts] or [""]
     serial = (first_record + np.arange(rows, dtype=np.int64)) % 100_000
     combo_index = pa.array(inverse)
@@ -261,17 +289,17 @@ def build_table(
         frames[2].take(combo_index),
         "",
     )
-    unique_j, j_inverse = np.unique(jurisdiction, return_inverse=True)
+    # low-cardinality columns stay dictionary-encoded: Parquet stores them that way anyway
     return pa.table(
         {
             "record_id": record_ids(seed, first_record, rows),
             "subject_id": subjects.subject_id.take(pa.array(subject)),
-            "record_type": pa.array(type_names, pa.string()).take(pa.array(type_index)),
+            "record_type": _dictionary(type_index, type_names),
             "occurred_on": pa.array(day.astype(np.int32), pa.date32()),
-            "authority": pa.array(authorities, pa.string()).take(pa.array(inverse)),
-            "jurisdiction": pa.array(
-                [f"{c:06d}" for c in unique_j.tolist()] or [""], pa.string()
-            ).take(pa.array(j_inverse)),
+            "authority": _dictionary(inverse, authorities),
+            "jurisdiction": _dictionary(
+                inverse, [f"{int(jurisdictions[j]):06d}" for j in combo_places.tolist()]
+            ),
             "decision_ref": decision_ref,
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
         }

@@ -13,6 +13,7 @@ from socialcredit.simulate.calibration import calibration
 SUBJECTS_FILE = "subjects.parquet"
 RECORDS_FILE = "records.parquet"
 CHUNK_PEOPLE = 250_000
+COMPRESSIONS = ("snappy", "zstd", "none")
 
 SUBJECT_SCHEMA = pa.schema(
     [
@@ -51,6 +52,8 @@ class GenerateOptions:
     organisations: int | None = None
     force: bool = False
     chunk_people: int = CHUNK_PEOPLE
+    #: Parquet compression: snappy (default, fastest), zstd (about half the size), none
+    compression: str = "snappy"
     #: worker processes generating chunks; None: decided by the machine (0 on 2 cores)
     workers: int | None = None
 
@@ -59,3 +62,23 @@ class GenerateOptions:
         if self.organisations is not None:
             return self.organisations
         return round(self.people * calibration().organisations_per_person)
+
+
+_DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+#: chunks as generated: low-cardinality columns dictionary-encoded in memory (the
+#: files hold plain strings)
+SUBJECT_WRITE_SCHEMA = pa.schema(
+    [
+        pa.field(f.name, _DICTIONARY if f.name in ("kind", "region") else f.type)
+        for f in SUBJECT_SCHEMA
+    ]
+)
+RECORD_WRITE_SCHEMA = pa.schema(
+    [
+        pa.field(
+            f.name,
+            _DICTIONARY if f.name in ("record_type", "authority", "jurisdiction") else f.type,
+        )
+        for f in RECORD_SCHEMA
+    ]
+)
