@@ -176,6 +176,7 @@ def test_worker_processes_write_the_same_bytes(
         ({"organisations": -1}, "0 or more"),
         ({"as_of": dt.date.today() + dt.timedelta(days=2)}, "future"),
         ({"compression": "brotli"}, "expected one of snappy, zstd, none"),
+        ({"as_of": dt.date(1999, 12, 31)}, "before 2000-01-01"),
     ],
 )
 def test_bad_arguments(
@@ -217,6 +218,18 @@ def test_names_are_chinese_with_pinyin(population: Generated) -> None:
     assert pinyin("欧阳伟") == "Ouyang Wei"
     assert pinyin("王芳") == "Wang Fang"
     assert pinyin(names[0]).split()[0].isascii()
+
+
+def test_leap_day_as_of(tmp_path: Path, shipped_catalog: PolicyCatalog) -> None:
+    leap = dt.date(2024, 2, 29)
+    summary = generate(
+        GenerateOptions(people=5_000, seed=1, out=tmp_path, as_of=leap), shipped_catalog
+    )
+    assert summary.records > 0
+    import pyarrow.parquet as pq
+
+    ids = pq.read_table(tmp_path / "subjects.parquet").column("subject_id")
+    assert validate_array(ids, today=leap).invalid_count == 0
 
 
 def test_small_population_still_has_every_column(

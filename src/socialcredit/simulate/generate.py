@@ -30,6 +30,8 @@ from socialcredit.simulate.schema import (
     GenerateOptions,
 )
 
+EARLIEST_AS_OF = dt.date(2000, 1, 1)
+
 #: dictionary-encode only the columns with few distinct values; statistics only where
 #: they are cheap and useful for pruning (string statistics on unique IDs cost a third
 #: of the writing time)
@@ -81,6 +83,11 @@ def check_options(options: GenerateOptions) -> None:
         )
     if options.as_of > dt.date.today():
         raise GenerateError(f"--as-of {options.as_of} is in the future")
+    if options.as_of < EARLIEST_AS_OF:
+        raise GenerateError(
+            f"--as-of {options.as_of} is before {EARLIEST_AS_OF}: 18-character resident IDs "
+            "and the record types of the shipped policies are from later"
+        )
     out = options.out
     if out.exists() and not out.is_dir():
         raise GenerateError(f"--out {out} exists and is not a directory")

@@ -44,7 +44,7 @@ def yyyymmdd(days: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
     return result
 
 
-def _years_before(day: dt.date, years: int) -> dt.date:
+def years_before(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
@@ -62,7 +62,7 @@ def _birth_days(rng: np.random.Generator, rows: int, as_of: dt.date) -> npt.NDAr
     first = np.array([a for a, _, _ in bands])[band]
     last = np.array([b for _, b, _ in bands])[band]
     age_days = (first + rng.random(rows) * (last - first + 1)) * 365.2425
-    latest = day_number(_years_before(as_of, 18))
+    latest = day_number(years_before(as_of, 18))
     birth: npt.NDArray[np.int64] = np.minimum(day_number(as_of) - age_days.astype(np.int64), latest)
     return birth
 

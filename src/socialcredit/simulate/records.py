@@ -24,7 +24,7 @@ from socialcredit.simulate.calibration import (
     calibration,
     counties,
 )
-from socialcredit.simulate.people import day_number
+from socialcredit.simulate.people import day_number, years_before
 from socialcredit.simulate.text import DigitTable, TextTable, digits, fixed, join
 
 Ints = npt.NDArray[np.int64]
@@ -147,7 +147,7 @@ def draw_records(
     cal = calibration()
     drawn = _Drawn()
     last = day_number(as_of)
-    window_start = day_number(as_of.replace(year=as_of.year - cal.window_years))
+    window_start = day_number(years_before(as_of, cal.window_years))
     for plan in plans:
         eligible = np.zeros(len(subjects.region), np.bool_)
         for prefix in plan.prefixes:
