@@ -36,7 +36,9 @@ def naive_generate(people: int, seed: int, out: Path) -> None:
     surnames = [s for s, _ in cal.names["surnames"]]
     surname_weights = [w for _, w in cal.names["surnames"]]
     given = [g for g, _ in cal.names["given_male"]]
-    subjects, records, used = [], [], set()
+    subjects: list[dict[str, object]] = []
+    records: list[dict[str, object]] = []
+    used: set[str] = set()
     while len(subjects) < people:
         region = rng.choices(places.codes, weights=list(places.weights))[0]
         born = AS_OF - dt.timedelta(days=rng.randint(18 * 366, 85 * 365))

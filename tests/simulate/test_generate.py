@@ -47,7 +47,7 @@ def test_every_id_validates_and_is_unique(population: Generated) -> None:
     subjects = population.subjects
     for kind in ("person", "organisation"):
         ids = subjects.filter(pc.equal(subjects.column("kind"), kind)).column("subject_id")
-        batch = validate_array(ids, kind=kind, today=AS_OF)  # type: ignore[arg-type]
+        batch = validate_array(ids, kind=kind, today=AS_OF)
         assert batch.invalid_count == 0, batch.messages().drop_null()[:5]
     assert pc.count_distinct(subjects.column("subject_id")).as_py() == subjects.num_rows
     records = population.records.column("record_id")

@@ -138,7 +138,8 @@ class Counties:
 
 
 @cache
-def counties() -> Counties:
+def counties(as_of_year: int | None = None) -> Counties:
+    """Current county-level codes (first listed by ``as_of_year``, when given)."""
     populations = calibration().province_population
     by_province: dict[str, list[str]] = {}
     for code, region in sorted(region_table().regions.items()):
@@ -147,6 +148,7 @@ def counties() -> Counties:
             and region.last_year is None
             and region.name != "市辖区"
             and code[:2] in populations
+            and (as_of_year is None or region.first_year is None or region.first_year <= as_of_year)
         ):
             by_province.setdefault(code[:2], []).append(code)
     codes: list[str] = []

@@ -18,7 +18,7 @@ import pyarrow as pa
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import counties
 from socialcredit.simulate.organisations import generate_organisations
-from socialcredit.simulate.people import generate_people
+from socialcredit.simulate.people import SEQUENCES_PER_SEX, generate_people
 from socialcredit.simulate.records import (
     CLEARED_TYPE,
     CLEARING_TYPE,
@@ -40,10 +40,14 @@ Ints = npt.NDArray[np.int64]
 
 @dataclass(frozen=True)
 class Chunk:
+    """Rows are county parts: a county is whole (parts = 1) or one of ``parts`` pieces."""
+
     number: int
     county_codes: Ints
-    people: Ints  # per county
-    organisations: Ints  # per county
+    people: Ints  # per row
+    organisations: Ints  # per row
+    part: Ints
+    parts: Ints
     first_organisation: int  # organisations in the chunks before this one
 
 
@@ -55,6 +59,8 @@ class Plan:
     plans: dict[str, list[TypePlan]]
     plans_by_type: dict[int, TypePlan]
     type_names: list[str]
+    #: one permutation of the 500 sequence numbers per sex, for the whole run
+    sequence_order: Ints
 
     @classmethod
     def of(cls, options: GenerateOptions, catalog: PolicyCatalog) -> Plan:
@@ -75,7 +81,8 @@ class Plan:
             listed.authority,
             listed.jurisdiction_digits,
         )
-        return cls(options, plans, by_type, type_names)
+        order = np.random.default_rng([options.seed, 0x5E]).permutation(SEQUENCES_PER_SEX)
+        return cls(options, plans, by_type, type_names, order.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -88,21 +95,49 @@ class ChunkResult:
     records_by_type: Counter[str]
 
 
+#: a county larger than a chunk is split into at most this many parts (each keeps
+#: 500 / parts sequence numbers per sex and birth date: 50 at the most)
+MAX_COUNTY_PARTS = 10
+
+
 def plan_chunks(options: GenerateOptions) -> Iterator[Chunk]:
-    """Split the population over the counties, then group whole counties into chunks."""
-    places = counties()
+    """Split the population over the counties (whole, or in parts when a county is
+    larger than a chunk), then group county parts into chunks of about
+    ``chunk_people`` subjects, organisations included."""
+    places = counties(options.as_of.year)
     rng = np.random.default_rng([options.seed, 0xC0])
     people = rng.multinomial(options.people, places.weights)
     organisations = rng.multinomial(options.organisation_count, places.weights)
-    codes = np.array([int(c) for c in places.codes], np.int64)
+    rows: list[tuple[int, int, int, int, int]] = []
+    for code, persons, orgs in zip(
+        places.codes, people.tolist(), organisations.tolist(), strict=True
+    ):
+        parts = min(MAX_COUNTY_PARTS, max(1, -(-(persons + orgs) // options.chunk_people)))
+        for part in range(parts):
+            rows.append(
+                (int(code), _share(persons, part, parts), _share(orgs, part, parts), part, parts)
+            )
     start, number, running, first_organisation = 0, 0, 0, 0
-    for end in range(len(codes)):
-        running += int(people[end])
-        if running >= options.chunk_people or end == len(codes) - 1:
-            span = slice(start, end + 1)
-            yield Chunk(number, codes[span], people[span], organisations[span], first_organisation)
-            first_organisation += int(organisations[span].sum())
+    for end, row in enumerate(rows):
+        running += row[1] + row[2]
+        if running >= options.chunk_people or end == len(rows) - 1:
+            block = np.array(rows[start : end + 1], np.int64)
+            yield Chunk(
+                number,
+                block[:, 0],
+                block[:, 1],
+                block[:, 2],
+                block[:, 3],
+                block[:, 4],
+                first_organisation,
+            )
+            first_organisation += int(block[:, 2].sum())
             start, number, running = end + 1, number + 1, 0
+
+
+def _share(total: int, part: int, parts: int) -> int:
+    """Part ``part`` of ``total`` split as evenly as possible into ``parts``."""
+    return total // parts + (1 if part < total % parts else 0)
 
 
 def subjects_table(
@@ -137,7 +172,14 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
     rng = np.random.default_rng([options.seed, chunk.number])
     person_regions = np.repeat(chunk.county_codes, chunk.people)
     org_regions = np.repeat(chunk.county_codes, chunk.organisations)
-    people = generate_people(rng, person_regions, options.as_of)
+    people = generate_people(
+        rng,
+        person_regions,
+        options.as_of,
+        plan.sequence_order,
+        np.repeat(chunk.part, chunk.people),
+        np.repeat(chunk.parts, chunk.people),
+    )
     orgs = generate_organisations(rng, org_regions, chunk.first_organisation, options.as_of)
     subjects = subjects_table(
         (people.subject_id, people.name, people.region, people.birth_day),
@@ -166,7 +208,7 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
     ):
         drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)
         table = build_table(
-            drawn, group, plan.plans_by_type, plan.type_names, options.seed, first_record
+            drawn, group, plan.plans_by_type, plan.type_names, options.run_tag, first_record
         )
         first_record += table.num_rows
         tables.append(table)

@@ -31,6 +31,10 @@ from socialcredit.simulate.schema import (
 )
 
 EARLIEST_AS_OF = dt.date(2000, 1, 1)
+#: capacity: 10 parts per county of 50 sequence numbers per sex and day
+MAX_PEOPLE = 2_000_000_000
+#: old-style organisation codes are a bijection of the index modulo 10**8
+MAX_ORGANISATIONS = 100_000_000
 
 #: dictionary-encode only the columns with few distinct values; statistics only where
 #: they are cheap and useful for pruning (string statistics on unique IDs cost a third
@@ -73,10 +77,17 @@ class GenerateSummary:
 
 
 def check_options(options: GenerateOptions) -> None:
-    if options.people <= 0:
-        raise GenerateError(f"--people must be a positive number, got {options.people}")
-    if options.organisations is not None and options.organisations < 0:
-        raise GenerateError(f"--organisations must be 0 or more, got {options.organisations}")
+    if not 0 < options.people <= MAX_PEOPLE:
+        raise GenerateError(
+            f"--people must be a positive number up to {MAX_PEOPLE:,}, got {options.people}"
+        )
+    if options.organisations is not None and not 0 <= options.organisations <= MAX_ORGANISATIONS:
+        raise GenerateError(
+            f"--organisations must be 0 or more, up to {MAX_ORGANISATIONS:,} (the unique "
+            f"organisation codes), got {options.organisations}"
+        )
+    if options.seed < 0:
+        raise GenerateError(f"--seed must be 0 or more, got {options.seed}")
     if options.compression not in COMPRESSIONS:
         raise GenerateError(
             f"--compression {options.compression!r}: expected one of {', '.join(COMPRESSIONS)}"
@@ -112,11 +123,14 @@ def generate(
     """Write ``subjects.parquet`` and ``records.parquet`` in ``options.out``."""
     check_options(options)
     started = time.perf_counter()
-    plan = Plan.of(options, catalog)
+    try:
+        plan = Plan.of(options, catalog)
+    except ValueError as error:  # the calibration names a type the policy lacks
+        raise GenerateError(f"the policy does not fit the calibration: {error}") from error
     summary = GenerateSummary()
     subjects_path, records_path = options.out / SUBJECTS_FILE, options.out / RECORDS_FILE
-    subjects_tmp = subjects_path.with_name(f".{SUBJECTS_FILE}.tmp")
-    records_tmp = records_path.with_name(f".{RECORDS_FILE}.tmp")
+    subjects_tmp = subjects_path.with_name(f".{SUBJECTS_FILE}.{os.getpid()}.tmp")
+    records_tmp = records_path.with_name(f".{RECORDS_FILE}.{os.getpid()}.tmp")
     try:
         # encoding runs in a writer thread (Arrow releases the GIL) while the next chunk
         # is generated; at most two chunks wait for it, so memory stays bounded
@@ -139,8 +153,11 @@ def generate(
                     progress(result.people)
             while written:
                 written.popleft().result()
-        os.replace(subjects_tmp, subjects_path)
+        # each file is replaced whole; the two renames together are not atomic
         os.replace(records_tmp, records_path)
+        os.replace(subjects_tmp, subjects_path)
+    except OSError as error:
+        raise GenerateError(f"cannot write in {options.out}: {error.strerror or error}") from error
     finally:
         for leftover in (subjects_tmp, records_tmp):
             leftover.unlink(missing_ok=True)
@@ -194,7 +211,8 @@ def _results(plan: Plan) -> Iterator[ChunkResult]:
         for chunk in plan_chunks(plan.options):
             yield generate_chunk(plan, chunk)
         return
-    context = multiprocessing.get_context("fork")
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(plan,)
     ) as pool:

@@ -128,22 +128,35 @@ def resident_ids(
 
 
 def generate_people(
-    rng: np.random.Generator, regions: npt.NDArray[np.int64], as_of: dt.date
+    rng: np.random.Generator,
+    regions: npt.NDArray[np.int64],
+    as_of: dt.date,
+    sequence_order: npt.NDArray[np.int64],
+    part: npt.NDArray[np.int64] | None = None,
+    parts: npt.NDArray[np.int64] | None = None,
 ) -> People:
-    """One person per entry of ``regions``. IDs are unique as long as every person of a
-    county is generated in the same call (the caller keeps counties whole)."""
+    """One person per entry of ``regions``.
+
+    IDs are unique because the sequence numbers of a (county, birth date, sex) cell are
+    ranks within the call: a county is either generated whole in one call, or split into
+    ``parts`` that each use their own block of the 500 sequence numbers per sex
+    (``part`` says which). ``sequence_order`` is the same permutation of 0..499 for
+    every call of a run, so the blocks of different calls never meet.
+    """
     rows = len(regions)
+    part = np.zeros(rows, np.int64) if part is None else part
+    parts = np.ones(rows, np.int64) if parts is None else parts
+    capacity = SEQUENCES_PER_SEX // parts
     male = rng.random(rows) < calibration().male_share
     birth = _birth_days(rng, rows, as_of)
-    while True:  # a (county, date, sex) cell holds at most 500 people: redraw the overflow
+    while True:  # a cell holds at most `capacity` people: redraw the overflow
         key = (regions * 100_000 + (birth + 40_000)) * 2 + male
         ranks = _sequence_ranks(key)
-        overflow = ranks >= SEQUENCES_PER_SEX
+        overflow = ranks >= capacity
         if not overflow.any():
             break
         birth[overflow] = _birth_days(rng, int(overflow.sum()), as_of)
-    shuffle = rng.permutation(SEQUENCES_PER_SEX)
-    sequence = 2 * shuffle[ranks] + male
+    sequence = 2 * sequence_order[part * capacity + ranks] + male
     subject_id = resident_ids(regions, birth, sequence)
     return People(subject_id, person_names(rng, male), regions, birth.astype(np.int32), male)
 

@@ -54,6 +54,7 @@ class TypePlan:
     prefixes: tuple[str, ...]  # region prefixes where it is in force ("" = everywhere)
     authority: Authority
     jurisdiction_digits: int
+    overrides: tuple[str, ...] = ()  # overlay regions that redefine the type
 
 
 def plan_types(catalog: PolicyCatalog, kind: str) -> list[TypePlan]:
@@ -63,17 +64,22 @@ def plan_types(catalog: PolicyCatalog, kind: str) -> list[TypePlan]:
     national = catalog.effective(None).record_types
     plans = []
     for rate in rates:
+        holders = [o for o in catalog.overlays if rate.record_type in o.policy.record_types]
         if rate.record_type in national:
             prefixes: tuple[str, ...] = ("",)
             definition = national[rate.record_type]
+            # overlays that redefine a national type: their subjects' records must carry
+            # a jurisdiction inside the overlay, so the overlay's definition applies
+            overrides = tuple(o.policy.policy.region or "" for o in holders)
         else:
-            holders = [o for o in catalog.overlays if rate.record_type in o.policy.record_types]
             if not holders:
                 raise ValueError(f"calibration names {rate.record_type!r}, not in any policy")
             prefixes = tuple(o.policy.policy.region or "" for o in holders)
             definition = holders[0].policy.record_types[rate.record_type]
-        if kind not in definition.subject_kinds:
-            raise ValueError(f"calibration: {rate.record_type} does not apply to {kind}")
+            overrides = ()
+        for version in (definition, *(o.policy.record_types[rate.record_type] for o in holders)):
+            if kind not in version.subject_kinds:
+                raise ValueError(f"{rate.record_type} does not apply to {kind} everywhere")
         authority = cal.authority_for(rate.record_type, definition.category)
         level = max(LEVEL_DIGITS[authority.level], max(len(p) for p in prefixes))
         plans.append(
@@ -85,6 +91,7 @@ def plan_types(catalog: PolicyCatalog, kind: str) -> list[TypePlan]:
                 prefixes,
                 authority,
                 level,
+                overrides,
             )
         )
     return plans
@@ -160,7 +167,12 @@ def draw_records(
         day = low + (rng.random(len(subject)) * (last - low + 1)).astype(np.int64)
         keep = day <= last
         subject, day = subject[keep], np.minimum(day[keep], last)
-        jurisdiction = _jurisdiction(subjects.region[subject], plan.jurisdiction_digits)
+        region = subjects.region[subject]
+        jurisdiction = _jurisdiction(region, plan.jurisdiction_digits)
+        for prefix in plan.overrides:
+            inside = _in_region(region, prefix)
+            digits_kept = max(plan.jurisdiction_digits, len(prefix))
+            jurisdiction[inside] = _jurisdiction(region[inside], digits_kept)
         index = type_names.index(plan.key)
         drawn.add(subject, index, day, _amounts(rng, plan.rate, len(subject)), jurisdiction)
         if plan.key == CLEARED_TYPE:
@@ -204,12 +216,12 @@ def _low_digits() -> DigitTable:
     return DigitTable.of(0, 1_000_000, 6)
 
 
-def record_ids(seed: int, first: int, count: int) -> pa.Array:
-    """``S<seed>-<12 digits>``: unique per record and per seed, in order."""
+def record_ids(run: str, first: int, count: int) -> pa.Array:
+    """``<run>-<12 digits>``: unique per record, and per run's arguments (see ``run_tag``)."""
     index = first + np.arange(count, dtype=np.int64)
     high, low = index // 1_000_000, index % 1_000_000
     unique_high, inverse = np.unique(high, return_inverse=True)
-    prefix = TextTable.of([f"S{seed}-{h:06d}" for h in unique_high.tolist()])
+    prefix = TextTable.of([f"{run}-{h:06d}" for h in unique_high.tolist()])
 
     return join([prefix.pick(inverse), fixed(_low_digits().pick(low))])
 
@@ -246,7 +258,7 @@ def build_table(
     subjects: Subjects,
     plans_by_type: dict[int, TypePlan],
     type_names: list[str],
-    seed: int,
+    run: str,
     first_record: int,
 ) -> pa.Table:
     """The records of a chunk as an Arrow table with the contract's columns."""
@@ -274,7 +286,8 @@ def build_table(
         for t, j in zip(combo_types.tolist(), combo_places.tolist(), strict=True)
     ]
     authorities = [t[0] for t in texts] or [""]
-    serial = (first_record + np.arange(rows, dtype=np.int64)) % 100_000
+    # the serial is the record number: decision references never repeat within a run
+    serial = first_record + np.arange(rows, dtype=np.int64)
     combo_index = pa.array(inverse)
     # positive types have no decision reference: their frame is null, and so is the join
     frames = [
@@ -285,14 +298,14 @@ def build_table(
         frames[0].take(combo_index),
         join([fixed(_year_digits().pick(year))]),
         frames[1].take(combo_index),
-        join([digits(serial, 5)]),
+        join([digits(serial, 12)]),
         frames[2].take(combo_index),
         "",
     )
     # low-cardinality columns stay dictionary-encoded: Parquet stores them that way anyway
     return pa.table(
         {
-            "record_id": record_ids(seed, first_record, rows),
+            "record_id": record_ids(run, first_record, rows),
             "subject_id": subjects.subject_id.take(pa.array(subject)),
             "record_type": _dictionary(type_index, type_names),
             "occurred_on": pa.array(day.astype(np.int32), pa.date32()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,16 @@ class GenerateOptions:
     compression: str = "snappy"
     #: worker processes generating chunks; None: decided by the machine (0 on 2 cores)
     workers: int | None = None
+
+    @property
+    def run_tag(self) -> str:
+        """``S<seed>-<hash of every argument that shapes the records>``.
+
+        Record IDs start with it, so two runs that differ in anything but the output
+        directory never reuse a record ID for a different record (ingest would skip it).
+        """
+        shape = f"{self.people}|{self.organisation_count}|{self.as_of}|{self.chunk_people}"
+        return f"S{self.seed}-{hashlib.sha256(shape.encode()).hexdigest()[:6].upper()}"
 
     @property
     def organisation_count(self) -> int:
