@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from socialcredit.identity import validate_array
 from socialcredit.policy import PolicyCatalog
+from socialcredit.policy.models import RecordType
 from socialcredit.simulate import GenerateError, GenerateOptions, generate, pinyin
+from socialcredit.simulate.calibration import calibration
 from tests.simulate.conftest import AS_OF, Generated
 
 SUBJECT_COLUMNS = ["subject_id", "kind", "name", "region", "birth_date", "registered_on"]
@@ -56,56 +60,263 @@ def test_every_id_validates_and_is_unique(population: Generated) -> None:
 
 def test_people_are_adults_and_ids_match_region_birth_date_and_sex(population: Generated) -> None:
     people = population.subjects.filter(pc.equal(population.subjects.column("kind"), "person"))
-    ids = people.column("subject_id").to_pylist()
-    regions = people.column("region").to_pylist()
-    births = people.column("birth_date").to_pylist()
-    eighteen = AS_OF.replace(year=AS_OF.year - 18)
-    for code, region, born in zip(ids[:5000], regions[:5000], births[:5000], strict=True):
-        assert code[:6] == region
-        assert code[6:14] == f"{born:%Y%m%d}"
-        assert born <= eighteen
-    odd = sum(int(code[16]) % 2 for code in ids)  # odd sequence: men
-    assert abs(odd / len(ids) - 0.5124) < 0.01
+    ids = people.column("subject_id")
+    births = people.column("birth_date")
+    assert births.null_count == 0
+    assert pc.all(pc.equal(pc.utf8_slice_codeunits(ids, 0, 6), people.column("region"))).as_py()
+    born = pc.strftime(births, format="%Y%m%d")
+    assert pc.all(pc.equal(pc.utf8_slice_codeunits(ids, 6, 14), born)).as_py()
+    assert pc.max(births).as_py() <= AS_OF.replace(year=AS_OF.year - 18)
+    sequence = pc.cast(pc.utf8_slice_codeunits(ids, 16, 17), pa.int8()).to_numpy()
+    men = float(np.mean(sequence % 2))  # odd sequence: men
+    assert abs(men - 0.5124) < 0.01
 
 
-def test_records_name_registered_subjects_and_policy_types(
-    population: Generated, shipped_catalog: PolicyCatalog
-) -> None:
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+
+def _ymd(dates: pa.ChunkedArray) -> Ints:
+    """Dates as YYYYMMDD integers (0 for null)."""
+    parts = [pc.fill_null(f(dates), 0).to_numpy().astype(np.int64) for f in (pc.year, pc.month)]
+    day = pc.fill_null(pc.day(dates), 0).to_numpy().astype(np.int64)
+    ymd: Ints = parts[0] * 10_000 + parts[1] * 100 + day
+    return ymd
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[list[str], Ints]:
+    """The distinct values of a string column and each row's index among them."""
+    values = pc.unique(column).to_pylist()
+    index: Ints = pc.index_in(column, value_set=pa.array(values, pa.string())).to_numpy()
+    return values, index.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Every record joined to its subject, as one NumPy entry per record."""
+
+    type_names: list[str]
+    type_index: Ints
+    jurisdictions: list[str]
+    jurisdiction_index: Ints
+    person: Bools
+    region: Ints
+    birth: Ints  # YYYYMMDD, 0 for organisations
+    registered: Ints  # YYYYMMDD, 0 for people
+    occurred: Ints  # YYYYMMDD
+    amount: npt.NDArray[np.float64]  # NaN for null
+    has_decision_ref: Bools
+
+    def combos(self) -> tuple[list[tuple[str, str]], Ints]:
+        """The distinct (record type, jurisdiction) pairs and each row's index among them."""
+        places = len(self.jurisdictions)
+        unique, inverse = np.unique(
+            self.type_index * places + self.jurisdiction_index, return_inverse=True
+        )
+        pairs = [
+            (self.type_names[k // places], self.jurisdictions[k % places]) for k in unique.tolist()
+        ]
+        return pairs, inverse.astype(np.int64)
+
+    def of_type(self, key: str) -> Bools:
+        mask: Bools = self.type_index == self.type_names.index(key)
+        return mask
+
+    def in_jurisdiction(self, prefix: str) -> Bools:
+        starts = np.array([j.startswith(prefix) for j in self.jurisdictions], np.bool_)
+        mask: Bools = starts[self.jurisdiction_index]
+        return mask
+
+
+@pytest.fixture(scope="module")
+def dense(tmp_path_factory: pytest.TempPathFactory, shipped_catalog: PolicyCatalog) -> Generated:
+    """More organisations than usual, so that the small overlay regions (Rongcheng: 0.05% of
+    the subjects) hold records of every kind with an amount."""
+    out = tmp_path_factory.mktemp("dense")
+    options = GenerateOptions(
+        people=500_000, organisations=300_000, seed=2020, out=out, as_of=AS_OF
+    )
+    return Generated(out, generate(options, shipped_catalog))
+
+
+@pytest.fixture(scope="module")
+def population_rows(population: Generated) -> Rows:
+    return _rows(population)
+
+
+@pytest.fixture(scope="module")
+def dense_rows(dense: Generated) -> Rows:
+    return _rows(dense)
+
+
+@pytest.fixture(scope="module", params=["population_rows", "dense_rows"])
+def rows(request: pytest.FixtureRequest) -> Rows:
+    joined: Rows = request.getfixturevalue(request.param)
+    return joined
+
+
+def _rows(population: Generated) -> Rows:
     records, subjects = population.records, population.subjects
-    assert pc.all(pc.is_in(records.column("subject_id"), subjects.column("subject_id"))).as_py()
-    ids = subjects.column("subject_id").to_pylist()
-    kind_of = dict(zip(ids, subjects.column("kind").to_pylist(), strict=True))
-    region_of = dict(zip(ids, subjects.column("region").to_pylist(), strict=True))
-    combos = {
-        (t, j)
-        for t, j in zip(
-            records.column("record_type").to_pylist(),
-            records.column("jurisdiction").to_pylist(),
-            strict=True,
-        )
-    }
-    for record_type, jurisdiction in combos:
-        assert record_type in shipped_catalog.effective(jurisdiction).record_types, (
-            record_type,
-            jurisdiction,
-        )
-    sample = records.slice(0, 20_000).to_pylist()
-    for row in sample:
-        policy = shipped_catalog.effective(row["jurisdiction"])
-        rt = policy.record_types[row["record_type"]]
-        assert kind_of[row["subject_id"]] in rt.subject_kinds
-        # the authority's jurisdiction contains the subject's county
-        assert region_of[row["subject_id"]].startswith(row["jurisdiction"].rstrip("0")), row
-        if rt.requires_decision_ref:
-            assert row["decision_ref"], row
-        if rt.amount_max is not None and row["amount"] is not None:
-            assert (rt.amount_min or 0) <= row["amount"] <= rt.amount_max
+    subject = pc.index_in(records.column("subject_id"), value_set=subjects.column("subject_id"))
+    assert subject.null_count == 0  # every record names a registered subject
+    taken = subjects.take(subject)
+    type_names, type_index = _codes(records.column("record_type"))
+    jurisdictions, jurisdiction_index = _codes(records.column("jurisdiction"))
+    decision_ref = records.column("decision_ref")
+    return Rows(
+        type_names,
+        type_index,
+        jurisdictions,
+        jurisdiction_index,
+        pc.equal(taken.column("kind"), "person").to_numpy(),
+        pc.cast(taken.column("region"), pa.int64()).to_numpy(),
+        _ymd(taken.column("birth_date")),
+        _ymd(taken.column("registered_on")),
+        _ymd(records.column("occurred_on")),
+        records.column("amount").to_numpy(),
+        pc.fill_null(pc.greater(pc.utf8_length(decision_ref), 0), False).to_numpy(),
+    )
 
 
-def test_dates_fall_in_the_five_years_before_as_of(population: Generated) -> None:
-    days = population.records.column("occurred_on")
-    assert pc.max(days).as_py() <= AS_OF
-    assert pc.min(days).as_py() >= AS_OF.replace(year=AS_OF.year - 5)
+def _record_types(pairs: list[tuple[str, str]], catalog: PolicyCatalog) -> list[RecordType]:
+    """The effective definition of each (record type, jurisdiction) pair."""
+    policies = {j: catalog.effective(j).record_types for j in {j for _, j in pairs}}
+    for record_type, jurisdiction in pairs:
+        assert record_type in policies[jurisdiction], (record_type, jurisdiction)
+    return [policies[j][t] for t, j in pairs]
+
+
+def test_records_name_policy_types_their_subjects_may_have(
+    rows: Rows, shipped_catalog: PolicyCatalog
+) -> None:
+    pairs, combo = rows.combos()
+    types = _record_types(pairs, shipped_catalog)
+    allowed = np.array(
+        [("person" in rt.subject_kinds, "organisation" in rt.subject_kinds) for rt in types]
+    )
+    kind_ok = allowed[combo, np.where(rows.person, 0, 1)]
+    assert kind_ok.all(), [pairs[i] for i in np.unique(combo[~kind_ok])]
+    # DESIGN.md: negative records need a decision reference
+    needs_ref = np.array([rt.is_negative or rt.requires_decision_ref for rt in types])
+    ref_ok = rows.has_decision_ref | ~needs_ref[combo]
+    assert ref_ok.all(), [pairs[i] for i in np.unique(combo[~ref_ok])]
+    assert needs_ref[combo][~rows.person].any()  # organisations' records are checked too
+    # the authority's jurisdiction is the subject's county, city or province
+    codes = np.array([int(j) for j in rows.jurisdictions], np.int64)[rows.jurisdiction_index]
+    inside = (
+        (rows.region == codes)
+        | (rows.region // 100 * 100 == codes)
+        | (rows.region // 10_000 * 10_000 == codes)
+    )
+    assert inside.all(), np.flatnonzero(~inside)[:5]
+
+
+def test_amounts_follow_the_calibration_and_the_policy_bounds(
+    rows: Rows, shipped_catalog: PolicyCatalog
+) -> None:
+    pairs, combo = rows.combos()
+    types = _record_types(pairs, shipped_catalog)
+    low = np.array([-np.inf if rt.amount_min is None else rt.amount_min for rt in types])[combo]
+    high = np.array([np.inf if rt.amount_max is None else rt.amount_max for rt in types])[combo]
+    per_unit = np.array([rt.points_per_unit is not None for rt in types])[combo]
+    # the calibration's amount of each (record type, kind): none, lognormal or uniform_int
+    cal = calibration()
+    spec = np.zeros((len(rows.type_names), 2), np.int64)  # 0 none, 1 lognormal, 2 integers
+    int_low = np.zeros((len(rows.type_names), 2))
+    int_high = np.zeros((len(rows.type_names), 2))
+    for column, rates in enumerate((cal.person_rates, cal.organisation_rates)):
+        for rate in rates:
+            if rate.amount is not None and rate.record_type in rows.type_names:
+                t = rows.type_names.index(rate.record_type)
+                spec[t, column] = 1 if rate.amount[0] == "lognormal" else 2
+                int_low[t, column], int_high[t, column] = rate.amount[1], rate.amount[2]
+    kind = np.where(rows.person, 0, 1)
+    expected = spec[rows.type_index, kind]
+    amount, has_amount = rows.amount, ~np.isnan(rows.amount)
+
+    def where(bad: Bools) -> list[tuple[str, str]]:
+        return [pairs[i] for i in np.unique(combo[bad])][:5]
+
+    assert not has_amount[expected == 0].any(), where(has_amount & (expected == 0))
+    assert not (per_unit & ~has_amount).any(), where(per_unit & ~has_amount)  # points need it
+    used = expected > 0
+    assert has_amount[used].all(), where(used & ~has_amount)
+    assert (amount[used] > 0).all()
+    assert np.isfinite(amount[used]).all()
+    out_of_bounds = used & ~((low <= amount) & (amount <= high))
+    assert not out_of_bounds.any(), where(out_of_bounds)
+    integers = expected == 2
+    chosen = integers & (
+        (amount != np.round(amount))
+        | (amount < int_low[rows.type_index, kind])
+        | (amount > int_high[rows.type_index, kind])
+    )
+    assert not chosen.any(), where(chosen)
+
+
+def test_amount_checks_reach_overlay_types_of_both_kinds(
+    dense_rows: Rows, shipped_catalog: PolicyCatalog
+) -> None:
+    """The dense population (checked above with every row) has bounded amounts of both
+    kinds, of an overlay type (Rongcheng's bank arrears, 1 to 36 cycles) and of Hangzhou's
+    redefinition of volunteering."""
+    rows = dense_rows
+    pairs, combo = rows.combos()
+    types = _record_types(pairs, shipped_catalog)
+    bounded = np.array([rt.amount_max is not None for rt in types])[combo] & ~np.isnan(rows.amount)
+    for kind in (rows.person, ~rows.person):
+        assert (bounded & kind & rows.of_type("rongcheng.bank_arrears")).any()
+        assert (bounded & kind & rows.of_type("finance.loan_default")).any()
+    volunteering = rows.of_type("civic.volunteer_hour") & rows.in_jurisdiction("3301")
+    assert (bounded & volunteering).any()
+    arrears = rows.amount[rows.of_type("rongcheng.bank_arrears")]
+    assert arrears.max() <= 36
+
+
+def test_dates_fall_in_the_five_years_before_as_of_and_after_the_subject_begins(
+    rows: Rows,
+) -> None:
+    as_of = AS_OF.year * 10_000 + AS_OF.month * 100 + AS_OF.day
+    assert rows.occurred.max() <= as_of
+    assert rows.occurred.min() >= as_of - 5 * 10_000  # AS_OF is not 29 February
+    people = rows.person
+    assert (rows.birth[people] > 0).all()
+    assert (rows.registered[~people] > 0).all()
+    assert (~people).any()
+    # YYYYMMDD arithmetic: on or after the 18th birthday (29 February: 1 March)
+    assert (rows.occurred[people] - rows.birth[people] >= 18 * 10_000).all()
+    assert (rows.occurred[~people] >= rows.registered[~people]).all()
+
+
+def test_overlays_that_redefine_a_national_type_get_its_records(
+    rows: Rows, shipped_catalog: PolicyCatalog
+) -> None:
+    national = shipped_catalog.effective(None).record_types
+    redefined = [
+        (overlay, key)
+        for overlay in shipped_catalog.overlays
+        for key in overlay.policy.record_types
+        if key in national
+    ]
+    # Hangzhou (3301) gives blood donation 10 points instead of the national 5
+    hangzhou = shipped_catalog.effective("330100").record_types["civic.blood_donation"]
+    assert ("cities/hangzhou.toml", "civic.blood_donation") in {(o.name, k) for o, k in redefined}
+    assert hangzhou != national["civic.blood_donation"]
+    blood = rows.of_type("civic.blood_donation")
+    assert (blood & (rows.region // 100 == 3301)).sum() > 10
+    assert (blood & (rows.region // 100 != 3301)).sum() > 1000
+    for overlay, key in redefined:
+        region = overlay.policy.policy.region or ""
+        of_type = rows.of_type(key)
+        inside = of_type & (rows.region // 10 ** (6 - len(region)) == int(region))
+        assert inside.any(), (overlay.name, key)
+        in_overlay = rows.in_jurisdiction(region)
+        assert in_overlay[inside].all(), (overlay.name, key)
+        assert not in_overlay[of_type & ~inside].any(), (overlay.name, key)
+        for j in np.unique(rows.jurisdiction_index[inside]).tolist():
+            effective = shipped_catalog.effective(rows.jurisdictions[j])
+            assert effective.record_types[key] == overlay.policy.record_types[key], (key, j)
+            assert effective.sources[f"record_types.{key}"] == overlay.name
 
 
 def test_overlay_types_only_in_their_region(population: Generated) -> None:

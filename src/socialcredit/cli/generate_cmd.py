@@ -12,7 +12,7 @@ from rich.table import Table
 
 from socialcredit.cli.output import JsonOption, emit_json, fail, state
 from socialcredit.policy import PolicyError, load_catalog
-from socialcredit.simulate import GenerateError, GenerateOptions, generate
+from socialcredit.simulate import GenerateError, GenerateOptions, generate, plan_run
 
 
 def _parse_date(value: str | None) -> dt.date:
@@ -63,6 +63,10 @@ def register(app: typer.Typer) -> None:
             catalog = load_catalog(state(ctx).settings.effective_policy_dir())
         except PolicyError as error:
             fail(f"the policy cannot be used:\n{error}")
+        try:
+            plan_run(options, catalog)  # bad arguments fail before the progress bar shows
+        except GenerateError as error:
+            fail(str(error))
         columns = (
             TextColumn("generating"),
             BarColumn(),

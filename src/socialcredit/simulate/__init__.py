@@ -3,7 +3,7 @@
 No real personal data is ever used: names, IDs and records are generated.
 """
 
-from socialcredit.simulate.generate import GenerateSummary, generate
+from socialcredit.simulate.generate import GenerateSummary, generate, plan_run
 from socialcredit.simulate.names import pinyin
 from socialcredit.simulate.schema import (
     RECORD_SCHEMA,
@@ -20,4 +20,5 @@ __all__ = [
     "GenerateSummary",
     "generate",
     "pinyin",
+    "plan_run",
 ]

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import counties
+from socialcredit.simulate.frames import FrameTable
 from socialcredit.simulate.organisations import generate_organisations
 from socialcredit.simulate.people import SEQUENCES_PER_SEX, generate_people
 from socialcredit.simulate.records import (
@@ -25,6 +26,7 @@ from socialcredit.simulate.records import (
     Subjects,
     TypePlan,
     build_table,
+    check_clearing,
     draw_records,
     plan_types,
 )
@@ -57,7 +59,7 @@ class Plan:
 
     options: GenerateOptions
     plans: dict[str, list[TypePlan]]
-    plans_by_type: dict[int, TypePlan]
+    texts: FrameTable
     type_names: list[str]
     #: one permutation of the 500 sequence numbers per sex, for the whole run
     sequence_order: Ints
@@ -70,6 +72,10 @@ class Plan:
         for kind_plans in plans.values():
             for plan in kind_plans:
                 by_type.setdefault(type_names.index(plan.key), plan)
+        kinds_listed = [k for k, ps in plans.items() if any(p.key == CLEARED_TYPE for p in ps)]
+        if not kinds_listed:
+            raise ValueError(f"calibration has no rate for {CLEARED_TYPE!r}")
+        check_clearing(catalog, kinds_listed)
         # the clearing record is written by the court that listed the debtor
         listed = by_type[type_names.index(CLEARED_TYPE)]
         by_type[type_names.index(CLEARING_TYPE)] = TypePlan(
@@ -82,7 +88,8 @@ class Plan:
             listed.jurisdiction_digits,
         )
         order = np.random.default_rng([options.seed, 0x5E]).permutation(SEQUENCES_PER_SEX)
-        return cls(options, plans, by_type, type_names, order.astype(np.int64))
+        texts = FrameTable({i: p.authority for i, p in by_type.items()}, len(type_names))
+        return cls(options, plans, texts, type_names, order.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -208,7 +215,7 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
     ):
         drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)
         table = build_table(
-            drawn, group, plan.plans_by_type, plan.type_names, options.run_tag, first_record
+            drawn, group, plan.texts, plan.type_names, options.run_tag, first_record
         )
         first_record += table.num_rows
         tables.append(table)

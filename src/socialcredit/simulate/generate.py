@@ -77,6 +77,7 @@ class GenerateSummary:
 
 
 def check_options(options: GenerateOptions) -> None:
+    """Refuse bad arguments (GenerateError); touches nothing on disk."""
     if not 0 < options.people <= MAX_PEOPLE:
         raise GenerateError(
             f"--people must be a positive number up to {MAX_PEOPLE:,}, got {options.people}"
@@ -99,6 +100,21 @@ def check_options(options: GenerateOptions) -> None:
             f"--as-of {options.as_of} is before {EARLIEST_AS_OF}: 18-character resident IDs "
             "and the record types of the shipped policies are from later"
         )
+
+
+def plan_run(options: GenerateOptions, catalog: PolicyCatalog) -> Plan:
+    """Check the arguments and that the policy fits the calibration, then make the
+    output directory (nothing is created when a check fails)."""
+    check_options(options)
+    try:
+        plan = Plan.of(options, catalog)
+    except ValueError as error:  # the calibration names a type the policy lacks
+        raise GenerateError(f"the policy does not fit the calibration: {error}") from error
+    _prepare_out(options)
+    return plan
+
+
+def _prepare_out(options: GenerateOptions) -> None:
     out = options.out
     if out.exists() and not out.is_dir():
         raise GenerateError(f"--out {out} exists and is not a directory")
@@ -121,12 +137,8 @@ def generate(
     progress: Callable[[int], None] | None = None,
 ) -> GenerateSummary:
     """Write ``subjects.parquet`` and ``records.parquet`` in ``options.out``."""
-    check_options(options)
     started = time.perf_counter()
-    try:
-        plan = Plan.of(options, catalog)
-    except ValueError as error:  # the calibration names a type the policy lacks
-        raise GenerateError(f"the policy does not fit the calibration: {error}") from error
+    plan = plan_run(options, catalog)
     summary = GenerateSummary()
     subjects_path, records_path = options.out / SUBJECTS_FILE, options.out / RECORDS_FILE
     subjects_tmp = subjects_path.with_name(f".{SUBJECTS_FILE}.{os.getpid()}.tmp")

@@ -11,7 +11,7 @@ import pyarrow as pa
 from pypinyin import lazy_pinyin
 
 from socialcredit.simulate.calibration import calibration
-from socialcredit.simulate.text import Piece, TextTable, WeightedChoice, join
+from socialcredit.simulate.text import TextTable, WeightedChoice, join
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class NameTables:
     surnames: list[str]
     surname_text: TextTable
     surname_choice: WeightedChoice
-    #: given-name characters: the male table, then the female table
+    #: given-name characters: the male table, the female table, then "" (no second)
     given_text: TextTable
     male_choice: WeightedChoice
     female_choice: WeightedChoice
@@ -41,7 +41,7 @@ def name_tables() -> NameTables:
         surnames=surnames,
         surname_text=TextTable.of(surnames),
         surname_choice=WeightedChoice.of(surname_weights),
-        given_text=TextTable.of(male + female),
+        given_text=TextTable.of([*male, *female, ""]),
         male_choice=WeightedChoice.of(male_weights),
         female_choice=WeightedChoice.of(female_weights),
         female_offset=len(male),
@@ -56,15 +56,17 @@ def person_names(rng: np.random.Generator, male: npt.NDArray[np.bool_]) -> pa.Ar
     surname = tables.surname_text.pick(tables.surname_choice.draw(rng, rows))
     given = []
     for _ in range(2):
-        index = np.where(
-            male,
-            tables.male_choice.draw(rng, rows),
-            tables.female_choice.draw(rng, rows) + tables.female_offset,
+        given.append(
+            np.where(
+                male,
+                tables.male_choice.draw(rng, rows),
+                tables.female_choice.draw(rng, rows) + tables.female_offset,
+            )
         )
-        given.append(tables.given_text.pick(index))
     one_char = rng.random(rows) < tables.one_char_share
-    second = Piece(given[1].bytes, np.where(one_char, 0, given[1].lengths))
-    return join([surname, given[0], second])
+    no_second = len(tables.given_text.lengths) - 1
+    second = np.where(one_char, no_second, given[1])
+    return join([surname, tables.given_text.pick(given[0]), tables.given_text.pick(second)])
 
 
 def pinyin(name: str) -> str:

@@ -48,7 +48,7 @@ def _org_code_bodies(
     bodies[new_style, 0] = ord("M")
     bodies[new_style, 1] = ord("A")
     bodies[new_style, 2:] = new[new_style]
-    old = digits((index * _MULTIPLIER + 31_415_926) % _OLD_STYLE_SPACE, 8).bytes
+    old = digits((index * _MULTIPLIER + 31_415_926) % _OLD_STYLE_SPACE, 8).matrix
     bodies[~new_style] = old[~new_style]
     return bodies
 
@@ -79,7 +79,7 @@ def generate_organisations(
         org_check == 10, ord("X"), np.where(org_check == 11, 48, 48 + org_check)
     )
     first17 = np.hstack(
-        [prefix, digits(regions, 6).bytes, body, org_check_char[:, None].astype(np.uint8)]
+        [prefix, digits(regions, 6).matrix, body, org_check_char[:, None].astype(np.uint8)]
     )
     index_of = np.full(256, 0, np.int64)
     index_of[_ALPHABET] = np.arange(31)
@@ -94,16 +94,14 @@ def generate_organisations(
 
 
 @cache
-def _name_parts() -> tuple[TextTable, TextTable, TextTable, list[TextTable]]:
+def _name_parts() -> tuple[TextTable, TextTable, TextTable, list[int]]:
+    """Trade and industry words, and the legal forms of the three form groups in one
+    table (with where each group starts)."""
     names = calibration().names
-    trade = TextTable.of(names["org_trade"])
-    industry = TextTable.of(names["org_industry"])
-    forms = [
-        TextTable.of(names["org_form_enterprise"]),
-        TextTable.of(names["org_form_individual"]),
-        TextTable.of(names["org_form_other"]),
-    ]
-    return trade, industry, forms[0], forms
+    groups = [names["org_form_enterprise"], names["org_form_individual"], names["org_form_other"]]
+    starts = np.cumsum([0, *(len(g) for g in groups)]).tolist()
+    forms = TextTable.of([form for group in groups for form in group])
+    return TextTable.of(names["org_trade"]), TextTable.of(names["org_industry"]), forms, starts
 
 
 def _names(
@@ -111,7 +109,7 @@ def _names(
 ) -> pa.Array:
     """``{city}{two trade characters}{industry}{legal form}``, e.g. 杭州华信科技有限公司."""
     rows = len(regions)
-    trade, industry, _, forms = _name_parts()
+    trade, industry, forms, starts = _name_parts()
     unique, inverse = np.unique(regions, return_inverse=True)
     places = counties()
     cities = TextTable.of([places.city_name(str(code)).removesuffix("市") for code in unique])
@@ -126,22 +124,16 @@ def _names(
             for t in types
         ]
     )[kinds]
-    form_pieces = [table.pick(rng.integers(0, len(table.lengths), rows)) for table in forms]
-    width = max(p.bytes.shape[1] for p in form_pieces)
-    form_bytes = np.zeros((rows, width), np.uint8)
-    form_lengths = np.zeros(rows, np.int64)
-    for group, piece in enumerate(form_pieces):
-        chosen = form_group == group
-        form_bytes[chosen, : piece.bytes.shape[1]] = piece.bytes[chosen]
-        form_lengths[chosen] = piece.lengths[chosen]
-    from socialcredit.simulate.text import Piece
-
+    form = np.zeros(rows, np.int64)
+    for group in range(len(starts) - 1):
+        drawn = starts[group] + rng.integers(0, starts[group + 1] - starts[group], rows)
+        form = np.where(form_group == group, drawn, form)
     return join(
         [
             cities.pick(inverse),
             trade.pick(rng.integers(0, len(trade.lengths), rows)),
             trade.pick(rng.integers(0, len(trade.lengths), rows)),
             industry.pick(rng.integers(0, len(industry.lengths), rows)),
-            Piece(form_bytes, form_lengths),
+            forms.pick(form),
         ]
     )

@@ -92,8 +92,8 @@ class _IdParts:
 @cache
 def _id_parts() -> _IdParts:
     first, last = day_number(dt.date(1900, 1, 1)), day_number(dt.date(2100, 1, 1))
-    days = digits(yyyymmdd(np.arange(first, last)), 8).bytes
-    sequences = digits(np.arange(1000), 3).bytes
+    days = digits(yyyymmdd(np.arange(first, last)), 8).matrix
+    sequences = digits(np.arange(1000), 3).matrix
     weights = np.array(RIC_WEIGHTS, np.int64)
     return _IdParts(
         first,
@@ -112,16 +112,16 @@ def resident_ids(
     """Resident IDs from their parts; check characters from per-part weighted sums."""
     parts = _id_parts()
     unique_regions, region_index = np.unique(regions, return_inverse=True)
-    region_bytes = digits(unique_regions, 6).bytes
+    region_bytes = digits(unique_regions, 6).matrix
     region_sums = (region_bytes - np.uint8(48)).astype(np.int64) @ np.array(RIC_WEIGHTS[:6])
     day_index = birth - parts.first_day
     total = region_sums[region_index] + parts.day_sums[day_index] + parts.sequence_sums[sequence]
     check = np.frombuffer(RIC_CHECK.encode(), np.uint8)[total % 11]
     return join(
         [
-            fixed(region_bytes[region_index]),
-            fixed(parts.days[day_index]),
-            fixed(parts.sequences[sequence]),
+            fixed(region_bytes).pick(region_index),
+            fixed(parts.days).pick(day_index),
+            fixed(parts.sequences).pick(sequence),
             fixed(check[:, None]),
         ]
     )

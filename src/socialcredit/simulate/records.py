@@ -14,7 +14,6 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import (
@@ -22,10 +21,10 @@ from socialcredit.simulate.calibration import (
     Authority,
     RecordRate,
     calibration,
-    counties,
 )
+from socialcredit.simulate.frames import FrameTable
 from socialcredit.simulate.people import day_number, years_before
-from socialcredit.simulate.text import DigitTable, TextTable, digits, fixed, join
+from socialcredit.simulate.text import DigitTable, Piece, constant, digits, join
 
 Ints = npt.NDArray[np.int64]
 CLEARED_TYPE = "court.judgment_default"
@@ -95,6 +94,25 @@ def plan_types(catalog: PolicyCatalog, kind: str) -> list[TypePlan]:
             )
         )
     return plans
+
+
+def check_clearing(catalog: PolicyCatalog, kinds_listed: list[str]) -> None:
+    """The clearing type is not in the calibration (it follows a listing): check that
+    the policy has it, everywhere, for every kind of subject that gets listed."""
+    definitions = [catalog.effective(None).record_types.get(CLEARING_TYPE)]
+    definitions += [
+        o.policy.record_types[CLEARING_TYPE]
+        for o in catalog.overlays
+        if CLEARING_TYPE in o.policy.record_types
+    ]
+    for definition in definitions:
+        if definition is None:
+            raise ValueError(
+                f"{CLEARING_TYPE!r} (which clears {CLEARED_TYPE}) is not in the policy"
+            )
+        for kind in kinds_listed:
+            if kind not in definition.subject_kinds:
+                raise ValueError(f"{CLEARING_TYPE} does not apply to {kind} everywhere")
 
 
 @dataclass
@@ -189,21 +207,18 @@ def draw_records(
     return drawn
 
 
-def _dense(values: Ints, counties: Ints) -> tuple[Ints, Ints]:
-    """The distinct jurisdiction codes that ``values`` can take, and each value's index.
-
-    Jurisdictions are counties of the chunk truncated to county, city or province, so
-    the candidates are few and known without sorting the values.
-    """
-    candidates = np.unique(np.concatenate([counties // s * s for s in (1, 100, 10_000)]))
-    index: Ints = np.searchsorted(candidates, values)
-    return candidates, index
+def _dictionary(indices: npt.NDArray[np.integer], values: pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), values)
 
 
-def _dictionary(indices: npt.NDArray[np.integer], values: list[str]) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(
-        pa.array(indices.astype(np.int32)), pa.array(values or [""], pa.string())
-    )
+_FIRST_DAY = -25_567  # 1900-01-01, days from 1970-01-01
+
+
+@cache
+def _year_of_day() -> Ints:
+    """The calendar year of each day from 1900-01-01 to 2099-12-31."""
+    days = np.arange(_FIRST_DAY, _FIRST_DAY + 73_049).astype("datetime64[D]")
+    return days.astype("datetime64[Y]").astype(np.int64) + 1970
 
 
 @cache
@@ -216,47 +231,19 @@ def _low_digits() -> DigitTable:
     return DigitTable.of(0, 1_000_000, 6)
 
 
-def record_ids(run: str, first: int, count: int) -> pa.Array:
-    """``<run>-<12 digits>``: unique per record, and per run's arguments (see ``run_tag``)."""
+def record_numbers(first: int, count: int) -> list[Piece]:
+    """The 12 digits of record numbers ``first .. first + count - 1``."""
     index = first + np.arange(count, dtype=np.int64)
-    high, low = index // 1_000_000, index % 1_000_000
-    unique_high, inverse = np.unique(high, return_inverse=True)
-    prefix = TextTable.of([f"{run}-{h:06d}" for h in unique_high.tolist()])
-
-    return join([prefix.pick(inverse), fixed(_low_digits().pick(low))])
-
-
-@cache
-def _place_fields(code: int) -> dict[str, str]:
-    text = f"{code:06d}"
-    places = counties()
-    return {
-        "county": places.county_name(text),
-        "city": places.city_name(text),
-        "province": places.province_name(text),
-        "abbr": calibration().abbreviations.get(text[:2], ""),
-        "court": text[2:6],
-    }
-
-
-@cache
-def _texts(plan: TypePlan, code: int) -> tuple[str, str, str, str]:
-    """(authority, decision-reference text before the year, between year and serial, after)."""
-    fields = _place_fields(code)
-    before_year, _, rest = plan.authority.decision_ref.partition("{year}")
-    between, _, after = rest.partition("{n}")
-    return (
-        plan.authority.authority.format(**fields),
-        before_year.format(**fields),
-        between.format(**fields),
-        after.format(**fields),
-    )
+    high, low = np.divmod(index, 1_000_000)
+    base = first // 1_000_000
+    highs = digits(np.arange(base, int(high[-1]) + 1 if count else base), 6)
+    return [highs.pick(high - base), _low_digits().pick(low)]
 
 
 def build_table(
     drawn: _Drawn,
     subjects: Subjects,
-    plans_by_type: dict[int, TypePlan],
+    texts: FrameTable,
     type_names: list[str],
     run: str,
     first_record: int,
@@ -270,49 +257,30 @@ def build_table(
         np.concatenate(drawn.jurisdiction) if drawn.jurisdiction else np.zeros(0, np.int64)
     )
     rows = len(subject)
-    year = day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-    # one authority and decision-reference frame per (type, jurisdiction): the used
-    # combinations are found with a presence table, not a sort
-    jurisdictions, jurisdiction_index = _dense(jurisdiction, subjects.counties)
-    combo = type_index * len(jurisdictions) + jurisdiction_index
-    present = np.zeros(len(type_names) * max(len(jurisdictions), 1), np.bool_)
-    present[combo] = True
-    used = np.flatnonzero(present)
-    position = np.cumsum(present) - 1
-    inverse = position[combo]
-    combo_types, combo_places = np.divmod(used, max(len(jurisdictions), 1))
-    texts = [
-        _texts(plans_by_type[int(t)], int(jurisdictions[j]))
-        for t, j in zip(combo_types.tolist(), combo_places.tolist(), strict=True)
-    ]
-    authorities = [t[0] for t in texts] or [""]
+    year = _year_of_day()[day - _FIRST_DAY]
+    # the authority and decision-reference frame of each (type, jurisdiction)
+    combination, frames = texts.numbers(type_index, jurisdiction)
     # the serial is the record number: decision references never repeat within a run
-    serial = first_record + np.arange(rows, dtype=np.int64)
-    combo_index = pa.array(inverse)
-    # positive types have no decision reference: their frame is null, and so is the join
-    frames = [
-        pa.array([t[part] if (t[1] or t[3]) else None for t in texts] or [None], pa.string())
-        for part in (1, 2, 3)
-    ]
-    decision_ref = pc.binary_join_element_wise(
-        frames[0].take(combo_index),
-        join([fixed(_year_digits().pick(year))]),
-        frames[1].take(combo_index),
-        join([digits(serial, 12)]),
-        frames[2].take(combo_index),
-        "",
+    numbers = record_numbers(first_record, rows)
+    decision_ref = join(
+        [
+            frames.before_year.pick(combination),
+            _year_digits().pick(year),
+            frames.between.pick(combination),
+            *numbers,
+            frames.after.pick(combination),
+        ],
+        valid=frames.has_reference[combination],  # positive types: null
     )
     # low-cardinality columns stay dictionary-encoded: Parquet stores them that way anyway
     return pa.table(
         {
-            "record_id": record_ids(run, first_record, rows),
+            "record_id": join([constant(f"{run}-", rows), *numbers]),
             "subject_id": subjects.subject_id.take(pa.array(subject)),
-            "record_type": _dictionary(type_index, type_names),
+            "record_type": _dictionary(type_index, pa.array(type_names or [""], pa.string())),
             "occurred_on": pa.array(day.astype(np.int32), pa.date32()),
-            "authority": _dictionary(inverse, authorities),
-            "jurisdiction": _dictionary(
-                inverse, [f"{int(jurisdictions[j]):06d}" for j in combo_places.tolist()]
-            ),
+            "authority": _dictionary(combination, frames.authority),
+            "jurisdiction": _dictionary(combination, frames.jurisdiction),
             "decision_ref": decision_ref,
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
         }
