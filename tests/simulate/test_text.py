@@ -12,6 +12,7 @@ from socialcredit.simulate.text import (
     digits,
     fixed,
     join,
+    table_of,
 )
 
 
@@ -54,3 +55,21 @@ def test_pick_from_a_picked_piece_is_refused() -> None:
 def test_weighted_choice_follows_the_weights() -> None:
     drawn = WeightedChoice.of([1.0, 3.0]).draw(np.random.default_rng(1), 100_000)
     assert abs(float(np.mean(drawn == 1)) - 0.75) < 0.01
+
+
+def test_table_of_views_fixed_width_arrays_and_copies_the_rest() -> None:
+    codes = pa.array(["110101199001011234", "330102198507071111"])
+    view = table_of(codes)
+    assert view.matrix.shape == (2, 18)
+    assert np.shares_memory(view.matrix, np.frombuffer(codes.buffers()[2], np.uint8))
+    assert join([view.pick(np.array([1, 1, 0]))]).to_pylist() == [
+        "330102198507071111",
+        "330102198507071111",
+        "110101199001011234",
+    ]
+    sliced = pa.array(["a", "bb", "cc"]).slice(1)  # fixed width after an offset
+    assert join([table_of(sliced).pick(np.array([1, 0]))]).to_pylist() == ["cc", "bb"]
+    mixed = pa.array(["a", "bbb"])
+    assert join([table_of(mixed).pick(np.array([1, 0]))]).to_pylist() == ["bbb", "a"]
+    with pytest.raises(ValueError, match="no nulls"):
+        table_of(pa.array(["a", None]))

@@ -24,7 +24,7 @@ from socialcredit.simulate.calibration import (
 )
 from socialcredit.simulate.frames import FrameTable
 from socialcredit.simulate.people import day_number, years_before
-from socialcredit.simulate.text import DigitTable, Piece, constant, digits, join
+from socialcredit.simulate.text import DigitTable, Piece, constant, digits, join, table_of
 
 Ints = npt.NDArray[np.int64]
 CLEARED_TYPE = "court.judgment_default"
@@ -145,6 +145,31 @@ def _in_region(region: Ints, prefix: str) -> npt.NDArray[np.bool_]:
     return inside
 
 
+#: below this share, successes are found by geometric gaps instead of one draw per row
+_SPARSE_SHARE = 0.2
+
+
+def bernoulli_positions(rng: np.random.Generator, rows: int, share: float) -> Ints:
+    """The positions, in order, where ``rows`` independent trials with success
+    probability ``share`` succeed. Rare events cost draws per success, not per row:
+    the gaps between successes are geometric."""
+    if share <= 0.0 or rows == 0:
+        return np.zeros(0, np.int64)
+    if share >= _SPARSE_SHARE:
+        return np.flatnonzero(rng.random(rows) < share)
+    expected = rows * share
+    blocks: list[Ints] = []
+    last = -1
+    while last < rows - 1:
+        gaps = rng.geometric(share, int(expected + 6 * expected**0.5 + 16))
+        block = last + np.cumsum(gaps)
+        blocks.append(block)
+        last = int(block[-1])
+    positions = np.concatenate(blocks)
+    result: Ints = positions[: np.searchsorted(positions, rows)]
+    return result
+
+
 def _amounts(rng: np.random.Generator, rate: RecordRate, rows: int) -> npt.NDArray[np.float64]:
     if rate.amount is None:
         return np.full(rows, np.nan)
@@ -174,11 +199,14 @@ def draw_records(
     last = day_number(as_of)
     window_start = day_number(years_before(as_of, cal.window_years))
     for plan in plans:
-        eligible = np.zeros(len(subjects.region), np.bool_)
-        for prefix in plan.prefixes:
-            eligible |= _in_region(subjects.region, prefix)
-        candidates = np.flatnonzero(eligible)
-        chosen = candidates[rng.random(len(candidates)) < plan.rate.share]
+        if "" in plan.prefixes:  # in force everywhere
+            chosen = bernoulli_positions(rng, len(subjects.region), plan.rate.share)
+        else:
+            eligible = np.zeros(len(subjects.region), np.bool_)
+            for prefix in plan.prefixes:
+                eligible |= _in_region(subjects.region, prefix)
+            candidates = np.flatnonzero(eligible)
+            chosen = candidates[bernoulli_positions(rng, len(candidates), plan.rate.share)]
         counts = 1 + rng.poisson(max(plan.rate.mean - 1.0, 0.0), len(chosen))
         subject = np.repeat(chosen, counts)
         low = np.maximum(window_start, subjects.earliest_day[subject])
@@ -276,7 +304,7 @@ def build_table(
     return pa.table(
         {
             "record_id": join([constant(f"{run}-", rows), *numbers]),
-            "subject_id": subjects.subject_id.take(pa.array(subject)),
+            "subject_id": join([table_of(subjects.subject_id).pick(subject)]),
             "record_type": _dictionary(type_index, pa.array(type_names or [""], pa.string())),
             "occurred_on": pa.array(day.astype(np.int32), pa.date32()),
             "authority": _dictionary(combination, frames.authority),

@@ -117,6 +117,24 @@ def fixed(matrix: U8) -> Piece:
     return Piece(matrix, np.full(matrix.shape[0], matrix.shape[1], np.int64))
 
 
+def table_of(array: pa.Array) -> Piece:
+    """An Arrow string array (without nulls) as a table to pick rows from. Fixed-width
+    arrays, such as identity codes, are a zero-copy view of their data buffer."""
+    if array.null_count:
+        raise ValueError("a table to pick from has no nulls")
+    rows = len(array)
+    offsets = np.frombuffer(array.buffers()[1], np.int32, rows + 1, array.offset * 4)
+    data = np.frombuffer(array.buffers()[2], np.uint8)
+    lengths = np.diff(offsets).astype(np.int64)
+    if rows and (lengths == lengths[0]).all():
+        width = int(lengths[0])
+        start = int(offsets[0])
+        matrix = data[start : start + rows * width].reshape(rows, width)
+        return Piece(matrix, lengths)
+    table = TextTable.of(array.to_pylist())
+    return Piece(table.matrix, table.lengths)
+
+
 _NO_INDEX = np.zeros(0, np.int64)
 
 
