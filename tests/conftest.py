@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from socialcredit.policy import PolicyCatalog, load_catalog, shipped_policy_dir
+from socialcredit.simulate import GenerateOptions, generate
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +23,13 @@ def runner() -> CliRunner:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory, shipped_catalog: PolicyCatalog) -> Path:
+    """5,000 people, their organisations and records (read-only: copy before changing)."""
+    out = tmp_path_factory.mktemp("generated")
+    generate(
+        GenerateOptions(people=5000, seed=8, out=out, as_of=dt.date(2026, 6, 30)), shipped_catalog
+    )
+    return out

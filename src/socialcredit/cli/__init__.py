@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from socialcredit.cli import demo_cmd, generate_cmd, identity_cmd, policy_cmd
+from socialcredit.cli import demo_cmd, generate_cmd, identity_cmd, ledger_cmd, policy_cmd
 from socialcredit.cli.output import CliState, fail
 from socialcredit.settings import load_settings
 
@@ -54,6 +54,8 @@ def create_cli() -> typer.Typer:
     identity_cmd.register(app)
     policy_cmd.register(app)
     generate_cmd.register(app)
+    ledger_cmd.register(app)
+    ledger_cmd.register_ledger_app(app)
     demo_cmd.register(app)
     return app
 

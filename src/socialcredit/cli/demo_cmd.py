@@ -1,8 +1,9 @@
 """``socialcredit demo``: the furthest end-to-end path that exists, on embedded defaults.
 
 Today: validate the shipped policies, print the effective national policy and its
-proportionality and context audit, and generate a synthetic population with its
-records. Later steps extend this to ingestion, scoring and the web platform.
+proportionality and context audit, generate a synthetic population with its records,
+and register and ingest it into the ledger of the data dir. Later steps extend this
+to scoring and the web platform.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 
 from socialcredit.cli.output import EXIT_FAILED, state
 from socialcredit.cli.policy_cmd import print_audit, print_policy
+from socialcredit.ledger import RECORDS, SUBJECTS, Ledger, open_input, run_batch
 from socialcredit.policy import audit, check_files
 from socialcredit.policy.loader import policy_files_in
 from socialcredit.simulate import GenerateOptions, generate
@@ -51,8 +53,23 @@ def register(app: typer.Typer) -> None:
             f"{summary.records:,} records in {target} ({summary.seconds:.1f} s)",
             highlight=False,
         )
+        out.rule("5. the registry and the ledger")
+        ledger, _ = Ledger.init(settings.data)
+        for layout, name in ((SUBJECTS, "subjects"), (RECORDS, "records")):
+            result = run_batch(
+                ledger,
+                layout,
+                [open_input(target / f"{name}.parquet")],
+                catalog=catalog,
+                source="demo",
+            )
+            out.print(
+                f"{name}: {result.accepted:,} accepted, {result.rejected:,} rejected, "
+                f"{result.duplicates:,} duplicates (ledger version {ledger.version(layout)})",
+                highlight=False,
+            )
         out.print(
             "\nNext: `socialcredit policy show --region 371082` for Rongcheng, "
-            "`socialcredit policy audit` for every overlay, `socialcredit generate --help`. "
-            "The web platform is not built yet."
+            "`socialcredit policy audit` for every overlay, `socialcredit ingest --help`. "
+            "Scoring and the web platform are not built yet."
         )

@@ -1,0 +1,102 @@
+"""Ledger ingestion against its floor, and the duplicate check against the ledger's size.
+
+Targets (issue 4): Parquet ingest of the generator's output at 2 million records per
+second or more, end to end, and no more than twice the floor (a bare pyarrow read of
+the same file plus a bare Parquet write of it); CSV ingest at 1 million rows per
+second; the cost of checking one batch for duplicates does not grow linearly with the
+ledger (measured with key indexes of 5 and 50 million entries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from socialcredit.ledger import RECORDS, SUBJECTS, Ledger, open_input, run_batch
+from socialcredit.ledger.keys import KeyIndex, empty_run, entries
+from socialcredit.policy import PolicyCatalog, load_catalog, shipped_policy_dir
+from socialcredit.simulate import GenerateOptions, generate
+
+PARQUET_TARGET = 2_000_000
+CSV_TARGET = 1_000_000
+FLOOR_RATIO_GOAL = 2.0
+AS_OF = dt.date(2026, 6, 30)
+
+
+def ingest_speed(people: int = 1_500_000) -> tuple[int, float, float, float]:
+    """(records, Parquet records/s, floor records/s, CSV rows/s)."""
+    catalog = load_catalog(shipped_policy_dir())
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        generate(GenerateOptions(people=people, seed=4, out=root / "gen", as_of=AS_OF), catalog)
+        records = root / "gen" / "records.parquet"
+        rows = pq.read_metadata(records).num_rows
+        start = time.perf_counter()
+        pq.write_table(pq.read_table(records), root / "floor.parquet")
+        floor = rows / (time.perf_counter() - start)
+        parquet = rows / _timed_ingest(root / "data", root / "gen", records, catalog)
+        csv = root / "records.csv"
+        pacsv.write_csv(pq.read_table(records), csv)
+        csv_speed = rows / _timed_ingest(root / "csv", root / "gen", csv, catalog)
+    return rows, parquet, floor, csv_speed
+
+
+def _timed_ingest(data: Path, generated: Path, records: Path, catalog: PolicyCatalog) -> float:
+    """Seconds to ingest ``records`` into a new ledger that has its subjects registered."""
+    ledger, _ = Ledger.init(data)
+    run_batch(ledger, SUBJECTS, [open_input(generated / "subjects.parquet")], catalog=None)
+    start = time.perf_counter()
+    summary = run_batch(ledger, RECORDS, [open_input(records)], catalog=catalog)
+    seconds = time.perf_counter() - start
+    assert summary.rejected == 0, summary
+    return seconds
+
+
+def duplicate_check_seconds(ledger_rows: int, batch: int = 1_000_000) -> float:
+    """Seconds to look up a batch in a key index of ``ledger_rows`` entries (16 runs,
+    memory-mapped from disk, as after many ingests)."""
+    rng = np.random.default_rng(ledger_rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        runs = 16
+        for version in range(1, runs + 1):
+            keys = rng.integers(0, 2**63, (2, ledger_rows // runs), dtype=np.uint64)
+            run = entries(keys[0], keys[1], np.zeros(keys.shape[1], np.uint64))
+            np.save(directory / f"run-{version}.npy", run)
+            del keys, run
+        index = KeyIndex.open(directory, runs, lambda version: empty_run())
+        keys = rng.integers(0, 2**63, (2, batch), dtype=np.uint64)
+        start = time.perf_counter()
+        index.lookup(keys[0], keys[1], np.zeros(batch, np.uint64))
+        return time.perf_counter() - start
+
+
+def main() -> bool:
+    rows, parquet, floor, csv = ingest_speed()
+    ratio = floor / parquet
+    met = parquet >= PARQUET_TARGET and ratio <= FLOOR_RATIO_GOAL
+    print(
+        f"ingest (Parquet, {rows:,} records, end to end): {parquet / 1e6:.2f} M records/s; "
+        f"floor (bare read + write) {floor / 1e6:.2f} M/s, {ratio:.1f}x the floor; target >= "
+        f"{PARQUET_TARGET / 1e6:.0f} M/s and <= {FLOOR_RATIO_GOAL:.0f}x: "
+        + ("met" if met else "MISSED")
+    )
+    csv_met = csv >= CSV_TARGET
+    print(
+        f"ingest (CSV): {csv / 1e6:.2f} M rows/s; target >= {CSV_TARGET / 1e6:.0f} M/s: "
+        + ("met" if csv_met else "MISSED")
+    )
+    small, large = duplicate_check_seconds(5_000_000), duplicate_check_seconds(50_000_000)
+    flat = large < 3 * small
+    print(
+        f"duplicate check of 1,000,000 keys: {small:.2f} s against 5 M ledger rows, "
+        f"{large:.2f} s against 50 M ({large / small:.1f}x for 10x the rows); "
+        "sub-linear: " + ("met" if flat else "MISSED")
+    )
+    return met and csv_met and flat

@@ -1,0 +1,172 @@
+"""Turn the columns of a raw batch into typed columns, noting every row's problems.
+
+Each converter takes a column as read (text, bytes from CSV, or a typed Parquet
+column) and returns the typed column, with a null where the value is unusable and
+the reason recorded against the row, naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from socialcredit.ledger.hashing import utf8_valid
+
+Mask = npt.NDArray[np.bool_]
+#: longest accepted text field; a longer one is quarantined, not stored
+MAX_TEXT_CHARS = 1000
+_NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class Problems:
+    """The reasons each row of a batch fails, collected field by field."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self._reasons: dict[int, list[str]] = {}
+
+    def add(self, mask: Mask, reason: str | Callable[[int], str]) -> None:
+        for row in np.flatnonzero(mask).tolist():
+            text = reason(row) if callable(reason) else reason
+            self._reasons.setdefault(row, []).append(text)
+
+    def add_row(self, row: int, reason: str) -> None:
+        self._reasons.setdefault(row, []).append(reason)
+
+    @property
+    def failed(self) -> Mask:
+        mask = np.zeros(self.rows, np.bool_)
+        mask[list(self._reasons)] = True
+        return mask
+
+    def reasons(self, row: int) -> list[str]:
+        return self._reasons.get(row, [])
+
+
+def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
+
+
+def _mask(values: pa.Array | pa.ChunkedArray) -> Mask:
+    array = _array(values)
+    mask: Mask = array.to_numpy(zero_copy_only=False)
+    return mask.astype(np.bool_)
+
+
+def _null_where(column: pa.Array, mask: Mask) -> pa.Array:
+    if not mask.any():
+        return column
+    return pc.if_else(pa.array(mask), pa.nulls(len(column), column.type), column)
+
+
+def text(
+    column: pa.Array | pa.ChunkedArray | None, rows: int, name: str, problems: Problems
+) -> pa.Array:
+    """A string column: bytes must be UTF-8; empty cells are null; long ones refused."""
+    if column is None:
+        return pa.nulls(rows, pa.string())
+    array = _array(column)
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        bad = ~utf8_valid(array)
+        problems.add(bad, f"{name}: not valid UTF-8")
+        array = _null_where(array, bad).cast(pa.string())
+    elif pa.types.is_dictionary(array.type):
+        array = array.cast(pa.string())
+    elif not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        try:
+            array = array.cast(pa.string())
+        except pa.ArrowException:
+            problems.add(np.ones(rows, np.bool_), f"{name}: a {array.type} column, not text")
+            return pa.nulls(rows, pa.string())
+    array = array.cast(pa.string())
+    length = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
+    too_long = length > MAX_TEXT_CHARS
+    problems.add(too_long, f"{name}: longer than {MAX_TEXT_CHARS:,} characters")
+    return _null_where(array, too_long | (length == 0))
+
+
+def required(
+    column: pa.Array | pa.ChunkedArray | None, rows: int, name: str, problems: Problems
+) -> None:
+    """Note rows where the input gives no value (null, or empty text) for ``name``."""
+    if column is None:
+        problems.add(np.ones(rows, np.bool_), f"{name}: missing")
+        return
+    array = _array(column)
+    missing = _mask(array.is_null())
+    if (
+        pa.types.is_string(array.type)
+        or pa.types.is_binary(array.type)
+        or pa.types.is_large_string(array.type)
+        or pa.types.is_large_binary(array.type)
+    ):
+        missing |= _mask(pc.fill_null(pc.equal(pc.binary_length(array), 0), True))
+    problems.add(missing, f"{name}: missing")
+
+
+def date(
+    column: pa.Array | pa.ChunkedArray | None,
+    rows: int,
+    name: str,
+    problems: Problems,
+    earliest: dt.date,
+    latest: dt.date,
+) -> pa.Array:
+    """A date32 column from dates, timestamps or ``YYYY-MM-DD`` text, within the range."""
+    if column is None:
+        return pa.nulls(rows, pa.date32())
+    array = _array(column)
+    if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
+        dates = array.cast(pa.date32())
+    else:
+        values = text(array, rows, name, problems)  # unusable text is null from here on
+        shaped = _mask(pc.fill_null(pc.match_substring_regex(values, _DATE), False))
+        parsed = pc.strptime(
+            _null_where(values, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True
+        )
+        dates = parsed.cast(pa.date32())
+        # strptime rolls 2024-02-30 over to March: only dates that print back are real
+        printed = pc.strftime(dates.cast(pa.timestamp("s")), format="%Y-%m-%d")
+        real = _mask(pc.fill_null(pc.equal(printed, values), False))
+        dates = _null_where(dates, ~real)
+        unparsed = _mask(values.is_valid()) & ~real
+        problems.add(
+            unparsed, lambda row: f"{name}: {values[row].as_py()!r} is not a date (YYYY-MM-DD)"
+        )
+    low = (earliest - dt.date(1970, 1, 1)).days
+    days = pc.fill_null(dates.cast(pa.int32()), low).to_numpy(zero_copy_only=False)
+    early = days < low
+    late = days > (latest - dt.date(1970, 1, 1)).days
+    problems.add(early, f"{name}: before {earliest.isoformat()}")
+    problems.add(late, f"{name}: after {latest.isoformat()} (in the future)")
+    return _null_where(dates, early | late)
+
+
+def number(
+    column: pa.Array | pa.ChunkedArray | None, rows: int, name: str, problems: Problems
+) -> pa.Array:
+    """A float64 column from numbers or numeric text; NaN and infinities are refused."""
+    if column is None:
+        return pa.nulls(rows, pa.float64())
+    array = _array(column)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        values = array.cast(pa.float64())
+    elif pa.types.is_null(array.type):
+        return pa.nulls(rows, pa.float64())
+    else:
+        texts = text(array, rows, name, problems)
+        numeric = _mask(pc.fill_null(pc.match_substring_regex(texts, _NUMBER), True))
+        numeric |= _mask(texts.is_null())
+        problems.add(~numeric, lambda row: f"{name}: {texts[row].as_py()!r} is not a number")
+        values = pc.cast(pc.utf8_trim_whitespace(_null_where(texts, ~numeric)), pa.float64())
+    finite = _mask(pc.fill_null(pc.is_finite(values), True))
+    problems.add(~finite, f"{name}: not a finite number")
+    return _null_where(values, ~finite)

@@ -1,0 +1,176 @@
+"""Row keys and content fingerprints for the ledger's duplicate check, and UTF-8 checks.
+
+A record's key is two independent 64-bit hashes of its ``record_id`` (a collision of
+both among billions of keys is about as likely as 1 in 10^19); its fingerprint is a
+64-bit hash of its content, so "same key, other fingerprint" is a conflict. The
+kernels run compiled (Numba) over Arrow's offsets and data buffers, without the GIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+U64 = npt.NDArray[np.uint64]
+
+
+def _buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """Offsets (as int64, rebased on the array's slice) and the data buffer."""
+    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
+        offsets: npt.NDArray[np.int64] = np.frombuffer(
+            array.buffers()[1], np.int64, len(array) + 1, array.offset * 8
+        ).copy()
+    else:
+        offsets = np.frombuffer(
+            array.buffers()[1], np.int32, len(array) + 1, array.offset * 4
+        ).astype(np.int64)
+    data = array.buffers()[2]
+    return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+def hash_strings(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
+    """A 64-bit hash of every string (nulls hash like an empty string)."""
+    array = _as_array(values)
+    if len(array) == 0:
+        return np.zeros(0, np.uint64)
+    offsets, data = _buffers(array)
+    result: U64 = _kernels()[0](offsets, data, np.uint64(seed))
+    return result
+
+
+def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
+    return hash_strings(record_id, 0x5C1D_0001), hash_strings(record_id, 0x5C1D_0002)
+
+
+def _mix(values: U64) -> U64:
+    """SplitMix64's finaliser, vectorised (uint64 arithmetic wraps)."""
+    z = values.copy()
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _column_hash(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
+    """A hash per value of a typed column; a null hashes apart from every value."""
+    array = _as_array(values)
+    kind = array.type
+    if pa.types.is_date32(kind) or pa.types.is_int32(kind):
+        bits = pc.fill_null(array.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
+        hashed = _mix(bits.astype(np.int64).view(np.uint64) + np.uint64(seed))
+    elif pa.types.is_floating(kind):
+        numbers = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        numbers = numbers + 0.0  # -0.0 and 0.0 are the same amount
+        hashed = _mix(numbers.view(np.uint64) + np.uint64(seed))
+    else:
+        hashed = hash_strings(array.cast(pa.string()), seed)
+    if array.null_count:
+        nulls = array.is_null().to_numpy(zero_copy_only=False)
+        hashed[nulls] = _mix(np.array([seed ^ 0x6E756C6C], np.uint64))[0]
+    return hashed
+
+
+def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
+    """A hash of each row's fields (typed: the same row from CSV or Parquet, once
+    validated, has the same fingerprint); nulls are distinct from empty text."""
+    rows = len(columns[0]) if columns else 0
+    combined = np.full(rows, 0x5C1D_0003, np.uint64)
+    for position, column in enumerate(columns):
+        combined = _mix(combined * np.uint64(0x100000001B3) ^ _column_hash(column, position + 1))
+    return combined
+
+
+def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    """Per row of a binary or string array: is it well-formed UTF-8 (nulls are)."""
+    array = _as_array(values)
+    if len(array) == 0:
+        return np.ones(0, np.bool_)
+    offsets, data = _buffers(array)
+    valid: npt.NDArray[np.bool_] = _kernels()[1](offsets, data)
+    return valid
+
+
+@cache
+def _kernels() -> tuple[Callable[..., U64], Callable[..., npt.NDArray[np.bool_]]]:
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def hash_kernel(
+        offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], seed: np.uint64
+    ) -> U64:
+        # FNV-1a over the bytes, then a SplitMix64 finaliser for good high bits
+        rows = offsets.shape[0] - 1
+        out = np.empty(rows, np.uint64)
+        prime = np.uint64(0x100000001B3)
+        for r in range(rows):
+            h = np.uint64(0xCBF29CE484222325) ^ seed
+            for k in range(offsets[r], offsets[r + 1]):
+                h = (h ^ np.uint64(data[k])) * prime
+            h ^= np.uint64(offsets[r + 1] - offsets[r])
+            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            out[r] = h ^ (h >> np.uint64(31))
+        return out
+
+    @numba.njit(nogil=True, cache=True)
+    def utf8_kernel(
+        offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.bool_]:
+        rows = offsets.shape[0] - 1
+        out = np.ones(rows, np.bool_)
+        for r in range(rows):
+            k, end = offsets[r], offsets[r + 1]
+            while k < end:
+                b = data[k]
+                if b < 0x80:
+                    k += 1
+                    continue
+                if 0xC2 <= b <= 0xDF:
+                    need, low, high = 1, 0x80, 0xBF
+                elif b == 0xE0:
+                    need, low, high = 2, 0xA0, 0xBF
+                elif 0xE1 <= b <= 0xEC or 0xEE <= b <= 0xEF:
+                    need, low, high = 2, 0x80, 0xBF
+                elif b == 0xED:
+                    need, low, high = 2, 0x80, 0x9F  # no surrogates
+                elif b == 0xF0:
+                    need, low, high = 3, 0x90, 0xBF
+                elif 0xF1 <= b <= 0xF3:
+                    need, low, high = 3, 0x80, 0xBF
+                elif b == 0xF4:
+                    need, low, high = 3, 0x80, 0x8F
+                else:
+                    out[r] = False
+                    break
+                if k + need >= end:  # truncated sequence
+                    out[r] = False
+                    break
+                second = data[k + 1]
+                if second < low or second > high:
+                    out[r] = False
+                    break
+                ok = True
+                for j in range(2, need + 1):
+                    if data[k + j] < 0x80 or data[k + j] > 0xBF:
+                        ok = False
+                        break
+                if not ok:
+                    out[r] = False
+                    break
+                k += need + 1
+        return out
+
+    return hash_kernel, utf8_kernel

@@ -1,0 +1,425 @@
+"""``ingest`` (records) and ``register`` (subjects): validate, deduplicate, append.
+
+One command is one batch: every accepted row of every file lands in one Delta commit,
+or none does. Rejected rows go to ``quarantine/<batch_id>.jsonl`` with their original
+content, row number and every reason. ``accepted + rejected + duplicates`` always
+equals the rows read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from socialcredit.ledger.columns import Problems
+from socialcredit.ledger.errors import UnusableInputError
+from socialcredit.ledger.hashing import fingerprints, record_keys
+from socialcredit.ledger.keys import KeyIndex, Run, entries, merge_runs
+from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
+from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
+from socialcredit.ledger.store import Ledger
+from socialcredit.ledger.validate import check_records, check_subjects, subjects_from_ids
+from socialcredit.policy import PolicyCatalog
+
+Mask = npt.NDArray[np.bool_]
+Progress = Callable[[int], None]  # bytes of input done
+
+
+@dataclass
+class IngestSummary:
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    quarantine: str | None = None
+    batch_id: str = ""
+    version: int | None = None  # the table version the batch created (None: nothing new)
+    registered: int = 0  # subjects registered on the way (--register-unknown)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.accepted + self.rejected + self.duplicates
+
+    def as_dict(self, accepted_name: str = "accepted") -> dict[str, object]:
+        document: dict[str, object] = {
+            accepted_name: self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "quarantine": self.quarantine,
+            "batch_id": self.batch_id,
+            "version": self.version,
+            "warnings": self.warnings,
+        }
+        if accepted_name == "accepted":
+            document["registered"] = self.registered
+        return document
+
+
+def new_batch_id(now: dt.datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def check_columns(source: InputFile, layout: Layout, names: tuple[str, ...]) -> list[str]:
+    """Refuse a file that lacks required columns; warn about unknown extra ones."""
+    missing = [c for c in layout.required if c not in names]
+    if missing:
+        raise UnusableInputError(
+            f"{source.path}: missing required column{'s' if len(missing) > 1 else ''}: "
+            f"{', '.join(missing)}"
+        )
+    extra = [c for c in names if c not in layout.columns]
+    return [f"{source.path}: unknown columns ignored: {', '.join(extra)}"] if extra else []
+
+
+class _Quarantine:
+    """Rejected rows, written as they are found, published when the batch commits."""
+
+    def __init__(self, ledger: Ledger, batch_id: str) -> None:
+        ledger.quarantine.mkdir(parents=True, exist_ok=True)
+        self.final = ledger.quarantine_path(batch_id)
+        self.tmp = self.final.with_name(f"{batch_id}.{os.getpid()}.jsonl.tmp")
+        self._handle: IO[str] | None = None
+        self.count = 0
+
+    def write(self, file: Path, row: int | None, reasons: list[str], content: object) -> None:
+        if self._handle is None:
+            self._handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in publish)
+        line = {"file": str(file), "row": row, "reasons": reasons, "content": content}
+        self._handle.write(json.dumps(line, ensure_ascii=False, default=_json_value) + "\n")
+        self.count += 1
+
+    def publish(self) -> str | None:
+        if self._handle is None:
+            return None
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.replace(self.tmp, self.final)
+        return str(self.final)
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class _Pending:
+    """Keys accepted so far in this batch (sorted runs, like the ledger's index)."""
+
+    def __init__(self) -> None:
+        self.index = KeyIndex.in_memory()
+        self.runs: list[Run] = []
+
+    def add(self, run: Run) -> None:
+        self.runs.append(run)
+        self.index.hold(run)
+
+    def all(self) -> Run:
+        return merge_runs(self.runs)
+
+
+def _first_of_each_key(
+    key1: npt.NDArray[np.uint64],
+    key2: npt.NDArray[np.uint64],
+    rows: Mask,
+    order: npt.NDArray[np.intp] | None = None,
+) -> tuple[Mask, npt.NDArray[np.int64]]:
+    """Among ``rows``, the first occurrence of each key, and for every row the
+    position of its key's first occurrence. ``order`` (optional) sorts ``key1``."""
+    if order is None:
+        order = np.argsort(key1, kind="stable")
+    ranked = order[rows[order]]  # the rows, by key1, in input order among equals
+    k1, k2 = key1[ranked], key2[ranked]
+    if len(ranked) > 1 and ((k1[1:] == k1[:-1]) & (k2[1:] != k2[:-1])).any():
+        # two keys share key1 (astronomically rare): sort by both keys exactly
+        ranked = ranked[np.lexsort((ranked, k2, k1))]
+        k1, k2 = key1[ranked], key2[ranked]
+    first = np.ones(len(ranked), np.bool_)
+    if len(ranked) > 1:
+        first[1:] = (k1[1:] != k1[:-1]) | (k2[1:] != k2[:-1])
+    group_first = ranked[np.maximum.accumulate(np.where(first, np.arange(len(ranked)), 0))]
+    leader = np.full(len(key1), -1, np.int64)
+    leader[ranked] = group_first
+    is_first = np.zeros(len(key1), np.bool_)
+    is_first[ranked[first]] = True
+    return is_first, leader
+
+
+@dataclass
+class _Batch:
+    """The state of one command's batch while its files stream through."""
+
+    ledger: Ledger
+    layout: Layout
+    catalog: PolicyCatalog | None
+    today: dt.date
+    source: str | None
+    register_unknown: bool
+    summary: IngestSummary
+    quarantine: _Quarantine
+    index: KeyIndex
+    subject_index: KeyIndex | None
+    recorded_at: dt.datetime
+    progress: Progress | None
+    pending: _Pending = field(default_factory=_Pending)
+    pending_subjects: _Pending = field(default_factory=_Pending)
+    new_subjects: list[pa.Table] = field(default_factory=list)
+
+    def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
+        for source in sources:
+            columns_checked = source.format != "jsonl"
+            for raw in batches(source):
+                if not columns_checked and raw.table.num_rows:
+                    names = tuple(raw.table.column_names)
+                    self.summary.warnings += check_columns(source, self.layout, names)
+                    columns_checked = True
+                for unparsed in raw.unparsed:
+                    self._reject_unparsed(source.path, unparsed)
+                if raw.table.num_rows:
+                    accepted = self._process(source.path, raw)
+                    if accepted.num_rows:
+                        yield from accepted.to_batches()
+                if self.progress is not None:
+                    self.progress(raw.table.num_rows + len(raw.unparsed))
+            if not columns_checked:  # a JSON Lines file without one parsable row
+                check_columns(source, self.layout, ())
+
+    def _reject_unparsed(self, path: Path, unparsed: Unparsed) -> None:
+        self.quarantine.write(path, unparsed.row, [unparsed.reason], unparsed.text)
+        self.summary.rejected += 1
+
+    def _process(self, path: Path, raw: RawBatch) -> pa.Table:
+        if self.layout is RECORDS:
+            assert self.catalog is not None
+            checked = check_records(raw.table, self.catalog, self.today)
+        else:
+            checked = check_subjects(raw.table, self.today)
+        table, problems = checked.table, checked.problems
+        key1, key2 = record_keys(table.column(self.layout.key))
+        order = np.argsort(key1, kind="stable")  # shared by every look-up of these keys
+        fingerprint = fingerprints([table.column(c) for c in self.layout.content])
+        if self.layout is RECORDS:
+            self._check_subjects(table, checked.kind, problems)
+            self._check_revokes(table, key1, key2, problems)
+        duplicate, accepted = self._deduplicate(key1, key2, fingerprint, order, problems)
+        rejected = problems.failed
+        duplicate &= ~rejected
+        if rejected.any():
+            rows = np.flatnonzero(rejected)
+            for row, content in zip(rows.tolist(), raw.table.take(rows).to_pylist(), strict=True):
+                self.quarantine.write(path, raw.row_number(row), problems.reasons(row), content)
+        self.summary.rejected += int(rejected.sum())
+        self.summary.duplicates += int(duplicate.sum())
+        self.summary.accepted += int(accepted.sum())
+        keep = np.flatnonzero(accepted)
+        ranked = order[accepted[order]]
+        self.pending.add(entries(key1, key2, fingerprint, ranked))
+        return self._stored(table if len(keep) == table.num_rows else table.take(keep))
+
+    def _stored(self, table: pa.Table) -> pa.Table:
+        return with_provenance(
+            table, self.layout, self.recorded_at, self.source, self.summary.batch_id
+        )
+
+    def _check_subjects(self, table: pa.Table, kind: pa.Array, problems: Problems) -> None:
+        assert self.subject_index is not None
+        subject_id = table.column("subject_id")
+        key1, key2 = record_keys(subject_id)
+        zero = np.zeros(len(key1), np.uint64)
+        order = np.argsort(key1, kind="stable")
+        known = self.subject_index.lookup(key1, key2, zero, order).found
+        known |= self.pending_subjects.index.lookup(key1, key2, zero, order).found
+        unknown = ~known & ~problems.failed
+        if not unknown.any():
+            return
+        if not self.register_unknown:
+            problems.add(
+                unknown,
+                "subject_id: not registered (register it first, or ingest with --register-unknown)",
+            )
+            return
+        first, _ = _first_of_each_key(key1, key2, unknown, order)
+        rows = pa.array(np.flatnonzero(first))
+        derived = subjects_from_ids(subject_id.take(rows), kind.take(rows))
+        self.new_subjects.append(derived)
+        self.pending_subjects.add(
+            entries(
+                key1[first],
+                key2[first],
+                fingerprints([derived.column(c) for c in SUBJECTS.content]),
+            )
+        )
+        self.summary.registered += derived.num_rows
+
+    def _check_revokes(
+        self,
+        table: pa.Table,
+        key1: npt.NDArray[np.uint64],
+        key2: npt.NDArray[np.uint64],
+        problems: Problems,
+    ) -> None:
+        revokes = table.column("revokes")
+        named = revokes.is_valid().to_numpy(zero_copy_only=False) & ~problems.failed
+        if not named.any():
+            return
+        r1, r2 = record_keys(revokes)
+        zero = np.zeros(len(r1), np.uint64)
+        found = (
+            self.index.lookup(r1, r2, zero).found | self.pending.index.lookup(r1, r2, zero).found
+        )
+        here = entries(key1, key2, zero)
+        found |= _contains(here, r1, r2)
+        problems.add(
+            named & ~found,
+            lambda row: f"revokes: no record {revokes[row].as_py()!r} in the ledger or this batch",
+        )
+
+    def _deduplicate(
+        self,
+        key1: npt.NDArray[np.uint64],
+        key2: npt.NDArray[np.uint64],
+        fingerprint: npt.NDArray[np.uint64],
+        order: npt.NDArray[np.intp],
+        problems: Problems,
+    ) -> tuple[Mask, Mask]:
+        """(duplicates, accepted) among the rows without problems; conflicts become problems."""
+        ok = ~problems.failed
+        stored = self.index.lookup(key1, key2, fingerprint, order)
+        earlier = self.pending.index.lookup(key1, key2, fingerprint, order)
+        duplicate = ok & ((stored.found & stored.same) | (earlier.found & earlier.same))
+        name = self.layout.key
+        problems.add(
+            ok & stored.found & ~stored.same,
+            f"{name}: already in the ledger with different content (conflict)",
+        )
+        problems.add(
+            ok & ~stored.found & earlier.found & ~earlier.same,
+            f"{name}: earlier in this batch with different content (conflict)",
+        )
+        candidates = ok & ~stored.found & ~earlier.found
+        first, leader = _first_of_each_key(key1, key2, candidates, order)
+        later = candidates & ~first
+        same = np.zeros(len(key1), np.bool_)
+        same[later] = fingerprint[later] == fingerprint[leader[later]]
+        duplicate |= later & same
+        problems.add(
+            later & ~same,
+            lambda row: (
+                f"{name}: repeats row {leader[row] + 1} of this chunk with different "
+                "content (conflict)"
+            ),
+        )
+        return duplicate, candidates & first
+
+
+def _contains(run: Run, key1: npt.NDArray[np.uint64], key2: npt.NDArray[np.uint64]) -> Mask:
+    found: Mask = KeyIndex.in_memory(run).lookup(key1, key2, np.zeros(len(key1), np.uint64)).found
+    return found
+
+
+def run_batch(
+    ledger: Ledger,
+    layout: Layout,
+    sources: list[InputFile],
+    *,
+    catalog: PolicyCatalog | None,
+    source: str | None = None,
+    register_unknown: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Validate, deduplicate and append the rows of ``sources`` as one batch."""
+    recorded_at = dt.datetime.now(dt.UTC)
+    summary = IngestSummary(batch_id=new_batch_id(recorded_at))
+    for input_file in sources:
+        if input_file.format != "jsonl":
+            summary.warnings += check_columns(input_file, layout, input_file.columns)
+    with ledger.writing():
+        ledger.clean_interrupted()
+        batch = _Batch(
+            ledger=ledger,
+            layout=layout,
+            catalog=catalog,
+            today=today or recorded_at.date(),
+            source=source,
+            register_unknown=register_unknown,
+            summary=summary,
+            quarantine=_Quarantine(ledger, summary.batch_id),
+            index=ledger.key_index(layout),
+            subject_index=ledger.key_index(SUBJECTS) if layout is RECORDS else None,
+            recorded_at=recorded_at,
+            progress=progress,
+        )
+        try:
+            stream = batch.accepted_batches(sources)
+            first = next(stream, None)  # nothing accepted: no commit at all
+            if first is not None:
+                rows = pa.RecordBatchReader.from_batches(layout.table_schema, _chain(first, stream))
+                summary.version = ledger.append(layout, rows, summary.batch_id)
+                batch.index.add(summary.version, batch.pending.all())
+            if batch.new_subjects:
+                _register_derived(ledger, batch)
+            summary.quarantine = batch.quarantine.publish()
+        except BaseException:
+            batch.quarantine.discard()
+            raise
+    return summary
+
+
+def with_provenance(
+    table: pa.Table, layout: Layout, recorded_at: dt.datetime, source: str | None, batch_id: str
+) -> pa.Table:
+    """The rows as stored: input columns plus ``recorded_at``, ``source``, ``batch_id``."""
+    rows = table.num_rows
+    micros = int(recorded_at.timestamp() * 1_000_000)
+    provenance = {
+        "recorded_at": pa.array(np.full(rows, micros, np.int64)).cast(
+            layout.table_schema.field("recorded_at").type
+        ),
+        "source": _constant(source, rows),
+        "batch_id": _constant(batch_id, rows),
+    }
+    columns = {name: table.column(name) for name in table.column_names} | provenance
+    return pa.table(columns).select(layout.table_schema.names).cast(layout.table_schema)
+
+
+def _constant(value: str | None, rows: int) -> pa.Array:
+    if value is None:
+        return pa.nulls(rows, pa.string())
+    indices = pa.array(np.zeros(rows, np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+def _register_derived(ledger: Ledger, batch: _Batch) -> None:
+    """Commit the subjects that --register-unknown derived from the records' IDs (after
+    the records: a crash in between is repaired by running the same ingest again, whose
+    rows are then duplicates that still register their subjects)."""
+    table = pa.concat_tables(batch.new_subjects)
+    rows = with_provenance(table, SUBJECTS, batch.recorded_at, batch.source, batch.summary.batch_id)
+    reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, rows.to_batches())
+    version = ledger.append(SUBJECTS, reader, batch.summary.batch_id)
+    if batch.subject_index is not None:
+        batch.subject_index.add(version, batch.pending_subjects.all())

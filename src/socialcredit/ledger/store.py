@@ -1,0 +1,180 @@
+"""Where the ledger lives: two Delta tables, their key indexes, quarantine, a writer lock.
+
+```
+DATA/ledger/records/        Delta table of records (append-only)
+DATA/ledger/subjects/       Delta table of the subject registry (append-only)
+DATA/ledger/<table>.keys/   key index of each table (see socialcredit.ledger.keys)
+DATA/ledger/.lock           held by the one writer at a time
+DATA/quarantine/<batch_id>.jsonl
+```
+
+A batch is one Delta commit: its data files are written first and become part of the
+table only when the commit's log entry is created, atomically; a killed writer leaves
+the table at its previous version (orphan data files are not in any version).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from socialcredit.ledger.errors import LedgerNotInitialisedError
+from socialcredit.ledger.hashing import fingerprints, record_keys
+from socialcredit.ledger.keys import KeyIndex, Run, empty_run, entries, merge_runs
+from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
+
+
+class Ledger:
+    """The ledger of one data directory."""
+
+    def __init__(self, data: Path) -> None:
+        self.data = data
+        self.root = data / "ledger"
+        self.quarantine = data / "quarantine"
+
+    def table_path(self, layout: Layout) -> Path:
+        return self.root / layout.name
+
+    def keys_path(self, layout: Layout) -> Path:
+        return self.root / f"{layout.name}.keys"
+
+    @classmethod
+    def init(cls, data: Path) -> tuple[Ledger, bool]:
+        """Create the empty tables if they are missing; True when something was created."""
+        ledger = cls(data)
+        created = False
+        ledger.root.mkdir(parents=True, exist_ok=True)
+        ledger.quarantine.mkdir(parents=True, exist_ok=True)
+        with ledger.writing():
+            for layout in (RECORDS, SUBJECTS):
+                path = ledger.table_path(layout)
+                if not DeltaTable.is_deltatable(str(path)):
+                    DeltaTable.create(str(path), layout.table_schema, mode="ignore")
+                    created = True
+        return ledger, created
+
+    @classmethod
+    def open(cls, data: Path) -> Ledger:
+        ledger = cls(data)
+        for layout in (RECORDS, SUBJECTS):
+            if not DeltaTable.is_deltatable(str(ledger.table_path(layout))):
+                raise LedgerNotInitialisedError(
+                    f"no ledger in {data}: run `socialcredit --data {data} init` first"
+                )
+        return ledger
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One writer at a time (the key indexes assume it); others wait."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def table(self, layout: Layout, version: int | None = None) -> DeltaTable:
+        return DeltaTable(str(self.table_path(layout)), version=version)
+
+    def version(self, layout: Layout) -> int:
+        return self.table(layout).version()
+
+    def key_index(self, layout: Layout) -> KeyIndex:
+        """The table's key index, completed for any version whose run is missing."""
+        return KeyIndex.open(
+            self.keys_path(layout),
+            self.version(layout),
+            lambda version: self.entries_added(layout, version),
+        )
+
+    def entries_added(self, layout: Layout, version: int) -> Run:
+        """Key-index entries of the rows that table version ``version`` added (none
+        for a compaction, which rewrites rows the index already holds)."""
+        if self.operation(layout, version) == "OPTIMIZE":
+            return empty_run()
+        before = set(self.table(layout, version - 1).file_uris()) if version > 0 else set()
+        added = [f for f in self.table(layout, version).file_uris() if f not in before]
+        parts = [
+            entries_of(pq.read_table(path, columns=list(layout.content)), layout) for path in added
+        ]
+        return merge_runs(parts)
+
+    def operation(self, layout: Layout, version: int) -> str | None:
+        for entry in self.table(layout).history():
+            if entry.get("version") == version:
+                return str(entry.get("operation"))
+        return None
+
+    def compact(self, layout: Layout) -> dict[str, object]:
+        """Merge small files (same rows, same content); a new version with no new keys."""
+        table = self.table(layout)
+        before = table.version()
+        metrics = table.optimize.compact()
+        after = self.version(layout)
+        if after != before:
+            self.key_index(layout).add(after, empty_run())
+        return {
+            "version": after,
+            "files_added": metrics.get("numFilesAdded", 0),
+            "files_removed": metrics.get("numFilesRemoved", 0),
+        }
+
+    def stats(self, layout: Layout) -> dict[str, object]:
+        table = self.table(layout)
+        actions = pa.table(table.get_add_actions(flatten=True))
+        sizes = actions.column("size_bytes").to_pylist() if actions.num_rows else []
+        counts = actions.column("num_records").to_pylist() if actions.num_rows else []
+        keys = self.keys_path(layout)
+        key_bytes = sum(p.stat().st_size for p in keys.glob("run-*.npy")) if keys.is_dir() else 0
+        return {
+            "rows": int(sum(n or 0 for n in counts)),
+            "versions": table.version() + 1,
+            "files": len(sizes),
+            "bytes": int(sum(n or 0 for n in sizes)),
+            "key_index_bytes": key_bytes,
+        }
+
+    def append(self, layout: Layout, rows: pa.RecordBatchReader, batch_id: str) -> int:
+        """Append the rows as one commit; return the new table version."""
+        write_deltalake(
+            str(self.table_path(layout)),
+            rows,
+            mode="append",
+            commit_properties=CommitProperties(custom_metadata={"batch_id": batch_id}),
+        )
+        return self.version(layout)
+
+    def quarantine_path(self, batch_id: str) -> Path:
+        return self.quarantine / f"{batch_id}.jsonl"
+
+    def clean_interrupted(self) -> None:
+        """Remove quarantine files of batches that never finished."""
+        if self.quarantine.is_dir():
+            for path in self.quarantine.glob("*.jsonl.tmp"):
+                if _pid_of(path) not in _live_pids():
+                    path.unlink(missing_ok=True)
+
+
+def entries_of(table: pa.Table, layout: Layout) -> Run:
+    key1, key2 = record_keys(table.column(layout.key))
+    return entries(key1, key2, fingerprints([table.column(c) for c in layout.content]))
+
+
+def _pid_of(path: Path) -> int:
+    # <batch_id>.<pid>.jsonl.tmp
+    try:
+        return int(path.name.split(".")[-3])
+    except (IndexError, ValueError):
+        return -1
+
+
+def _live_pids() -> set[int]:
+    return {int(p) for p in os.listdir("/proc") if p.isdigit()} if os.path.isdir("/proc") else set()
