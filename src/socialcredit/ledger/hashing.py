@@ -50,7 +50,14 @@ def hash_strings(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
 
 
 def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
-    return hash_strings(record_id, 0x5C1D_0001), hash_strings(record_id, 0x5C1D_0002)
+    """Two hashes of each key from two different functions (FNV-1a, and a multiply-
+    rotate hash), in one pass over the bytes."""
+    array = _as_array(record_id)
+    if len(array) == 0:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
+    offsets, data = _buffers(array)
+    first, second = _kernels()[2](offsets, data)
+    return first, second
 
 
 def _mix(values: U64) -> U64:
@@ -104,7 +111,9 @@ def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
 
 
 @cache
-def _kernels() -> tuple[Callable[..., U64], Callable[..., npt.NDArray[np.bool_]]]:
+def _kernels() -> tuple[
+    Callable[..., U64], Callable[..., npt.NDArray[np.bool_]], Callable[..., tuple[U64, U64]]
+]:
     import numba
 
     @numba.njit(nogil=True, cache=True)
@@ -173,4 +182,31 @@ def _kernels() -> tuple[Callable[..., U64], Callable[..., npt.NDArray[np.bool_]]
                 k += need + 1
         return out
 
-    return hash_kernel, utf8_kernel
+    @numba.njit(nogil=True, cache=True)
+    def pair_kernel(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8]) -> tuple[U64, U64]:
+        rows = offsets.shape[0] - 1
+        first = np.empty(rows, np.uint64)
+        second = np.empty(rows, np.uint64)
+        prime = np.uint64(0x100000001B3)
+        golden = np.uint64(0x9E3779B97F4A7C15)
+        other = np.uint64(0xC2B2AE3D27D4EB4F)
+        for r in range(rows):
+            h = np.uint64(0xCBF29CE484222325)
+            g = np.uint64(0x27D4EB2F165667C5)
+            for k in range(offsets[r], offsets[r + 1]):
+                b = np.uint64(data[k])
+                h = (h ^ b) * prime
+                g ^= (b + np.uint64(1)) * golden
+                g = ((g << np.uint64(23)) | (g >> np.uint64(41))) * other
+            length = np.uint64(offsets[r + 1] - offsets[r])
+            h ^= length
+            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            first[r] = h ^ (h >> np.uint64(31))
+            g ^= length
+            g = (g ^ (g >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+            g = (g ^ (g >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
+            second[r] = g ^ (g >> np.uint64(33))
+        return first, second
+
+    return hash_kernel, utf8_kernel, pair_kernel
