@@ -28,7 +28,12 @@ from socialcredit.ledger.keys import KeyIndex, Run, entries, merge_runs
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 from socialcredit.ledger.store import Ledger
-from socialcredit.ledger.validate import check_records, check_subjects, subjects_from_ids
+from socialcredit.ledger.validate import (
+    TypeResolver,
+    check_records,
+    check_subjects,
+    subjects_from_ids,
+)
 from socialcredit.policy import PolicyCatalog
 
 Mask = npt.NDArray[np.bool_]
@@ -169,7 +174,6 @@ class _Batch:
 
     ledger: Ledger
     layout: Layout
-    catalog: PolicyCatalog | None
     today: dt.date
     source: str | None
     register_unknown: bool
@@ -180,6 +184,7 @@ class _Batch:
     recorded_at: dt.datetime
     progress: Progress | None
     pending: _Pending = field(default_factory=_Pending)
+    resolver: TypeResolver | None = None
     pending_subjects: _Pending = field(default_factory=_Pending)
     new_subjects: list[pa.Table] = field(default_factory=list)
 
@@ -208,8 +213,9 @@ class _Batch:
 
     def _process(self, path: Path, raw: RawBatch) -> pa.Table:
         if self.layout is RECORDS:
-            assert self.catalog is not None
-            checked = check_records(raw.table, self.catalog, self.today)
+            if self.resolver is None:
+                raise ValueError("ingesting records needs the policy catalog")
+            checked = check_records(raw.table, self.resolver, self.today)
         else:
             checked = check_subjects(raw.table, self.today)
         table, problems = checked.table, checked.problems
@@ -357,7 +363,6 @@ def run_batch(
         batch = _Batch(
             ledger=ledger,
             layout=layout,
-            catalog=catalog,
             today=today or recorded_at.date(),
             source=source,
             register_unknown=register_unknown,
@@ -367,6 +372,7 @@ def run_batch(
             subject_index=ledger.key_index(SUBJECTS) if layout is RECORDS else None,
             recorded_at=recorded_at,
             progress=progress,
+            resolver=TypeResolver(catalog) if catalog is not None else None,
         )
         try:
             stream = batch.accepted_batches(sources)

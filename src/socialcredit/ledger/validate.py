@@ -84,17 +84,31 @@ class _TypeTable:
     high: npt.NDArray[np.float64]
 
 
-def _type_table(pairs: list[tuple[str, str]], catalog: PolicyCatalog) -> _TypeTable:
-    # the record types in force depend only on which overlays apply: compose each
-    # combination of overlays once, not once per jurisdiction
-    by_overlays: dict[tuple[int, ...], dict[str, RecordType]] = {}
-    definitions: list[RecordType | None] = []
-    for jurisdiction, record_type in pairs:
-        overlays = tuple(id(o) for o in catalog.overlays_for(jurisdiction))
-        types = by_overlays.get(overlays)
-        if types is None:
-            types = by_overlays[overlays] = dict(catalog.effective(jurisdiction).record_types)
-        definitions.append(types.get(record_type))
+class TypeResolver:
+    """The record-type definition in force for (jurisdiction, record type), cached for
+    a batch: the same few thousand pairs recur in every chunk."""
+
+    def __init__(self, catalog: PolicyCatalog) -> None:
+        self.catalog = catalog
+        # the record types in force depend only on which overlays apply: compose each
+        # combination of overlays once, not once per jurisdiction
+        self._by_overlays: dict[tuple[int, ...], dict[str, RecordType]] = {}
+        self._pairs: dict[tuple[str, str], RecordType | None] = {}
+
+    def definition(self, jurisdiction: str, record_type: str) -> RecordType | None:
+        key = (jurisdiction, record_type)
+        if key not in self._pairs:
+            overlays = tuple(id(o) for o in self.catalog.overlays_for(jurisdiction))
+            types = self._by_overlays.get(overlays)
+            if types is None:
+                types = dict(self.catalog.effective(jurisdiction).record_types)
+                self._by_overlays[overlays] = types
+            self._pairs[key] = types.get(record_type)
+        return self._pairs[key]
+
+
+def _type_table(pairs: list[tuple[str, str]], resolver: TypeResolver) -> _TypeTable:
+    definitions = [resolver.definition(j, t) for j, t in pairs]
 
     def flags(test: object) -> Mask:
         return np.array([d is not None and bool(test(d)) for d in definitions] or [False])  # type: ignore[operator]
@@ -116,10 +130,10 @@ def _type_table(pairs: list[tuple[str, str]], catalog: PolicyCatalog) -> _TypeTa
     )
 
 
-def check_records(
-    raw: pa.Table, catalog: PolicyCatalog, today: dt.date, unparsed_rows: int = 0
-) -> Checked:
-    """Check every rule of the record contract that needs no ledger."""
+def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: dt.date) -> Checked:
+    """Check every rule of the record contract that needs no ledger (pass a
+    :class:`TypeResolver` to reuse its cache across the chunks of a batch)."""
+    resolver = catalog if isinstance(catalog, TypeResolver) else TypeResolver(catalog)
     rows = raw.num_rows
     problems = Problems(rows)
 
@@ -147,7 +161,7 @@ def check_records(
     )
     encoded = pc.dictionary_encode(pair_keys)
     pairs = [tuple(str(p).split("|", 1)) for p in encoded.dictionary.to_pylist()]
-    table = _type_table([(j, t) for j, t in pairs], catalog)
+    table = _type_table([(j, t) for j, t in pairs], resolver)
     pair = encoded.indices.to_numpy(zero_copy_only=False)
     has_type = known & ~typed["record_type"].is_null().to_numpy(zero_copy_only=False)
     unknown_type = has_type & ~table.found[pair]
