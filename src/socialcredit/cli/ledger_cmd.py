@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialcredit.cli.output import JsonOption, emit_json, fail, state
 from socialcredit.ledger import (
@@ -151,15 +151,22 @@ def _run(
         fail(f"the policy cannot be used:\n{error}")
     except LedgerError as error:
         fail(str(error), error.exit_code)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    counts = [source.rows for source in sources]
+    total = None if None in counts else sum(c or 0 for c in counts)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=state(ctx).err, transient=True) as bar:
-        task = bar.add_task(f"{layout.name}: 0 rows", total=None)
+        task = bar.add_task(f"{layout.name}: 0 rows", total=total)
         done = 0
 
         def advance(rows: int) -> None:
             nonlocal done
             done += rows
-            bar.update(task, description=f"{layout.name}: {done:,} rows")
+            bar.update(task, completed=done, description=f"{layout.name}: {done:,} rows")
 
         try:
             summary = run_batch(

@@ -60,6 +60,13 @@ class InputFile:
     def size(self) -> int:
         return self.path.stat().st_size
 
+    @property
+    def rows(self) -> int | None:
+        """The number of rows, when the format says it up front (Parquet)."""
+        if self.format == "parquet":
+            return int(pq.read_metadata(self.path).num_rows)
+        return None
+
 
 def detect_format(path: Path, forced: str | None = None) -> str:
     if forced is not None:
