@@ -128,16 +128,8 @@ def date(
         dates = array.cast(pa.date32())
     else:
         values = text(array, rows, name, problems)  # unusable text is null from here on
-        shaped = _mask(pc.fill_null(pc.match_substring_regex(values, _DATE), False))
-        parsed = pc.strptime(
-            _null_where(values, ~shaped), format="%Y-%m-%d", unit="s", error_is_null=True
-        )
-        dates = parsed.cast(pa.date32())
-        # strptime rolls 2024-02-30 over to March: only dates that print back are real
-        printed = pc.strftime(dates.cast(pa.timestamp("s")), format="%Y-%m-%d")
-        real = _mask(pc.fill_null(pc.equal(printed, values), False))
-        dates = _null_where(dates, ~real)
-        unparsed = _mask(values.is_valid()) & ~real
+        dates = _iso_dates(values)
+        unparsed = _mask(values.is_valid()) & _mask(dates.is_null())
         problems.add(
             unparsed, lambda row: f"{name}: {values[row].as_py()!r} is not a date (YYYY-MM-DD)"
         )
@@ -148,6 +140,32 @@ def date(
     problems.add(early, f"{name}: before {earliest.isoformat()}")
     problems.add(late, f"{name}: after {latest.isoformat()} (in the future)")
     return _null_where(dates, early | late)
+
+
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _iso_dates(values: pa.Array) -> pa.Array:
+    """``YYYY-MM-DD`` text as date32; null where it is not a real date (2024-02-30 is
+    not). Vectorised arithmetic: Arrow's strptime rolls impossible days over."""
+    shaped = _mask(pc.fill_null(pc.match_substring_regex(values, _DATE), False))
+    usable = _null_where(values, ~shaped)
+
+    def part(start: int, stop: int) -> npt.NDArray[np.int64]:
+        digits = pc.utf8_slice_codeunits(usable, start, stop)
+        number: npt.NDArray[np.int64] = pc.fill_null(pc.cast(digits, pa.int64()), 0).to_numpy(
+            zero_copy_only=False
+        )
+        return number
+
+    year, month, day = part(0, 4), part(5, 7), part(8, 10)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_index = np.clip(month - 1, 0, 11)
+    longest = _DAYS_IN_MONTH[month_index] + ((month == 2) & leap)
+    real = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= longest)
+    months = ((year - 1970) * 12 + month_index).astype("datetime64[M]")
+    days = (months.astype("datetime64[D]").astype(np.int64) + day - 1).astype(np.int32)
+    return pa.array(days, pa.date32(), mask=~real)
 
 
 def number(
