@@ -279,3 +279,17 @@ def _quarantine(path: str | None) -> list[dict[str, Any]]:
     assert path is not None
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle]
+
+
+def test_an_unusable_later_file_refuses_the_whole_batch(
+    registered: Ledger, generated: Path, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"record_id": "x"}\n', encoding="utf-8")
+    sources = [open_input(generated / "records.parquet"), open_input(bad)]
+    with pytest.raises(UnusableInputError, match=r"bad\.jsonl: missing required columns"):
+        run_batch(registered, RECORDS, sources, catalog=shipped_catalog)
+    assert registered.version(RECORDS) == 0  # the good file's rows did not land either
+    assert not list((registered.quarantine).glob("*"))
+    again = ingest(registered, shipped_catalog, generated / "records.parquet")
+    assert again.duplicates == 0

@@ -378,8 +378,17 @@ def run_batch(
             stream = batch.accepted_batches(sources)
             first = next(stream, None)  # nothing accepted: no commit at all
             if first is not None:
-                rows = pa.RecordBatchReader.from_batches(layout.table_schema, _chain(first, stream))
-                summary.version = ledger.append(layout, rows, summary.batch_id)
+                failures: list[BaseException] = []
+                chained = _chain(first, stream, failures)
+                rows = pa.RecordBatchReader.from_batches(layout.table_schema, chained)
+                try:
+                    summary.version = ledger.append(layout, rows, summary.batch_id)
+                except Exception:
+                    # the Delta writer pulls the stream in its own thread and wraps what
+                    # the stream raised: raise the original (an unusable file: exit 2)
+                    if failures:
+                        raise failures[0] from None
+                    raise
                 batch.index.add(summary.version, batch.pending.all())
             if batch.new_subjects:
                 _register_derived(ledger, batch)
@@ -414,9 +423,16 @@ def _constant(value: str | None, rows: int) -> pa.Array:
     return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
 
 
-def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _chain(
+    first: pa.RecordBatch, rest: Iterator[pa.RecordBatch], failures: list[BaseException]
+) -> Iterator[pa.RecordBatch]:
+    """``first``, then ``rest``; what ``rest`` raises is also kept in ``failures``."""
     yield first
-    yield from rest
+    try:
+        yield from rest
+    except BaseException as error:
+        failures.append(error)
+        raise
 
 
 def _register_derived(ledger: Ledger, batch: _Batch) -> None:
