@@ -144,9 +144,7 @@ def test_every_bad_row_is_quarantined_with_every_reason(
     assert reasons["x3"] == [f"occurred_on: after {today.isoformat()} (in the future)"]
     assert reasons["x4"] == ["occurred_on: before 1949-10-01"]
     assert reasons["x5"] == ["occurred_on: '2024-02-30' is not a date (YYYY-MM-DD)"]
-    assert reasons["x6"] == [
-        "decision_ref: required for the negative record type court.judgment_default"
-    ]
+    assert reasons["x6"] == ["decision_ref: required for the record type court.judgment_default"]
     assert reasons["x7"] == ["amount: 'lots' is not a number"]
     assert reasons["x8"] == ["jurisdiction: '999999' is not a known 6-digit region code"]
     assert sorted(reasons["x9"]) == [
@@ -293,3 +291,94 @@ def test_an_unusable_later_file_refuses_the_whole_batch(
     assert not list((registered.quarantine).glob("*"))
     again = ingest(registered, shipped_catalog, generated / "records.parquet")
     assert again.duplicates == 0
+
+
+def test_review_findings_are_handled(
+    registered: Ledger, generated: Path, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    records = records_table(generated)
+    row = records.filter(
+        pc.equal(records.column("record_type"), "court.judgment_default")
+    ).to_pylist()[0]
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    bad_id = row["subject_id"][:17] + ("0" if row["subject_id"][17] != "0" else "1")
+    rows = [
+        row | {"record_id": "keep", "revokes": None},
+        row | {"record_id": "self", "revokes": "self"},
+        row | {"record_id": "gone", "authority": None},  # rejected: cannot be revoked
+        row | {"record_id": "rev-gone", "revokes": "gone"},
+        row | {"record_id": "rev-keep", "revokes": "keep"},
+        row | {"record_id": "two", "subject_id": bad_id, "occurred_on": future},
+    ]
+    table = pa.Table.from_pylist(
+        [{k: (str(v) if isinstance(v, dt.date) else v) for k, v in r.items()} for r in rows]
+    )
+    summary = ingest(registered, shipped_catalog, _write(table, tmp_path / "r.parquet"))
+    reasons = {
+        line["content"]["record_id"]: line["reasons"] for line in _quarantine(summary.quarantine)
+    }
+    assert reasons["self"] == ["revokes: a record cannot revoke itself"]
+    assert reasons["gone"] == ["authority: missing"]
+    assert reasons["rev-gone"] == ["revokes: no record 'gone' in the ledger or this batch"]
+    assert len(reasons["two"]) == 2  # every reason: the ID and the date
+    assert (summary.accepted, summary.rejected) == (2, 4)
+
+
+def test_dictionary_columns_and_huge_integers_do_not_crash(
+    registered: Ledger, generated: Path, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    records = records_table(generated).slice(0, 2)
+    authority = pa.array(["", "某某法院"]).dictionary_encode()
+    table = records.set_column(records.schema.get_field_index("authority"), "authority", authority)
+    table = table.set_column(
+        table.schema.get_field_index("amount"), "amount", pa.array([2**60, None], pa.int64())
+    )
+    summary = ingest(registered, shipped_catalog, _write(table, tmp_path / "d.parquet"))
+    assert summary.accepted + summary.rejected + summary.duplicates == 2
+    reasons = {
+        line["content"]["record_id"]: line["reasons"] for line in _quarantine(summary.quarantine)
+    }
+    assert "authority: missing" in reasons[records.column("record_id")[0].as_py()]
+
+
+def test_a_lone_surrogate_in_json_lines_is_quarantined(
+    registered: Ledger, generated: Path, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    path = tmp_path / "s.jsonl"
+    row = {
+        k: (str(v) if v is not None else None)
+        for k, v in records_table(generated).to_pylist()[0].items()
+    }
+    path.write_text(
+        json.dumps(row)
+        + "\n"
+        + json.dumps(row | {"authority": "x"}).replace('"x"', '"\\ud800"')
+        + "\n",
+        encoding="utf-8",
+    )
+    summary = ingest(registered, shipped_catalog, path)
+    assert (summary.accepted, summary.rejected) == (1, 1)
+    assert _quarantine(summary.quarantine)[0]["reasons"] == ["not valid UTF-8 (a lone surrogate)"]
+
+
+def test_register_unknown_registers_only_subjects_of_kept_rows(
+    ledger: Ledger, generated: Path, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    records = records_table(generated)
+    kept = records.slice(0, 1)
+    others = records.filter(
+        pc.not_equal(records.column("subject_id"), kept.column("subject_id")[0])
+    )
+    rejected = others.slice(0, 1).set_column(
+        records.schema.get_field_index("occurred_on"), "occurred_on", pa.array([None], pa.date32())
+    )
+    summary = ingest(
+        ledger,
+        shipped_catalog,
+        _write(pa.concat_tables([kept, rejected]), tmp_path / "u.parquet"),
+        register_unknown=True,
+    )
+    assert (summary.accepted, summary.rejected) == (1, 1)
+    registry = stored(ledger, "subjects").column("subject_id").to_pylist()
+    assert registry == [kept.column("subject_id")[0].as_py()]
+    assert summary.registered == 1

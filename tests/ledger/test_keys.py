@@ -73,3 +73,18 @@ def test_index_entries_match_the_stored_rows(
     assert np.array_equal(written, rebuilt)
     ids = records_table(generated).column("record_id")
     assert pc.count_distinct(ids).as_py() == written.shape[1]
+
+
+def test_runs_stay_few_and_an_interrupted_merge_is_cleaned_up(tmp_path: Path) -> None:
+    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    for version in range(1, 101):
+        index.add(version, _entries([f"id-{version}-{n}" for n in range(10)], ["x"] * 10))
+    assert index.run_count <= 7  # size-tiered: about log2(100)
+    assert index.rows == 1000
+    # a merge killed after writing its output and before deleting its inputs
+    merged = index.merged()
+    np.save(tmp_path / "run-1-100.npy", merged)
+    reopened = KeyIndex.open(tmp_path, 100, lambda v: _entries([], []))
+    assert reopened.run_count == 1
+    assert reopened.rows == 1000
+    assert sorted(p.name for p in tmp_path.glob("run-*.npy")) == ["run-1-100.npy"]

@@ -101,6 +101,10 @@ def required(
         problems.add(np.ones(rows, np.bool_), f"{name}: missing")
         return
     array = _array(column)
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    if pa.types.is_string_view(array.type):
+        array = array.cast(pa.string())
     missing = _mask(array.is_null())
     if (
         pa.types.is_string(array.type)
@@ -176,7 +180,7 @@ def number(
         return pa.nulls(rows, pa.float64())
     array = _array(column)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
-        values = array.cast(pa.float64())
+        values = array.cast(pa.float64(), safe=False)  # huge integers round, as text would
     elif pa.types.is_null(array.type):
         return pa.nulls(rows, pa.float64())
     else:

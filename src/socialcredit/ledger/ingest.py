@@ -24,7 +24,7 @@ import pyarrow as pa
 from socialcredit.ledger.columns import Problems
 from socialcredit.ledger.errors import UnusableInputError
 from socialcredit.ledger.hashing import fingerprints, record_keys
-from socialcredit.ledger.keys import KeyIndex, Run, entries, merge_runs
+from socialcredit.ledger.keys import KeyIndex, Run, entries
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 from socialcredit.ledger.store import Ledger
@@ -37,6 +37,8 @@ from socialcredit.ledger.validate import (
 from socialcredit.policy import PolicyCatalog
 
 Mask = npt.NDArray[np.bool_]
+#: "today" for the not-in-the-future rule: records are dated in China's time (UTC+8)
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 Progress = Callable[[int], None]  # bytes of input done
 
 
@@ -131,14 +133,12 @@ class _Pending:
 
     def __init__(self) -> None:
         self.index = KeyIndex.in_memory()
-        self.runs: list[Run] = []
 
     def add(self, run: Run) -> None:
-        self.runs.append(run)
-        self.index.hold(run)
+        self.index.hold(run)  # merged size-tiered: O(log chunks) runs to search
 
     def all(self) -> Run:
-        return merge_runs(self.runs)
+        return self.index.merged()
 
 
 def _first_of_each_key(
@@ -222,12 +222,16 @@ class _Batch:
         key1, key2 = record_keys(table.column(self.layout.key))
         order = np.argsort(key1, kind="stable")  # shared by every look-up of these keys
         fingerprint = fingerprints([table.column(c) for c in self.layout.content])
-        if self.layout is RECORDS:
-            self._check_subjects(table, checked.kind, problems)
-            self._check_revokes(table, key1, key2, problems)
+        unknown = self._unknown_subjects(table, problems) if self.layout is RECORDS else None
         duplicate, accepted = self._deduplicate(key1, key2, fingerprint, order, problems)
+        if self.layout is RECORDS:
+            self._check_revokes(table, key1, key2, accepted, problems)
         rejected = problems.failed
         duplicate &= ~rejected
+        accepted &= ~rejected
+        if unknown is not None and self.register_unknown:
+            # only subjects of rows that are kept (accepted, or already in the ledger)
+            self._register_subjects(table, checked.kind, unknown & (accepted | duplicate))
         if rejected.any():
             rows = np.flatnonzero(rejected)
             for row, content in zip(rows.tolist(), raw.table.take(rows).to_pylist(), strict=True):
@@ -245,34 +249,37 @@ class _Batch:
             table, self.layout, self.recorded_at, self.source, self.summary.batch_id
         )
 
-    def _check_subjects(self, table: pa.Table, kind: pa.Array, problems: Problems) -> None:
-        assert self.subject_index is not None
-        subject_id = table.column("subject_id")
-        key1, key2 = record_keys(subject_id)
+    def _unknown_subjects(self, table: pa.Table, problems: Problems) -> Mask:
+        """Rows whose subject is not registered (a problem unless --register-unknown)."""
+        if self.subject_index is None:
+            raise ValueError("ingesting records needs the subject registry")
+        key1, key2 = record_keys(table.column("subject_id"))
         zero = np.zeros(len(key1), np.uint64)
         order = np.argsort(key1, kind="stable")
         known = self.subject_index.lookup(key1, key2, zero, order).found
         known |= self.pending_subjects.index.lookup(key1, key2, zero, order).found
-        unknown = ~known & ~problems.failed
-        if not unknown.any():
-            return
+        unknown: Mask = ~known & table.column("subject_id").is_valid().to_numpy(
+            zero_copy_only=False
+        )
         if not self.register_unknown:
             problems.add(
-                unknown,
+                unknown & ~problems.failed,
                 "subject_id: not registered (register it first, or ingest with --register-unknown)",
             )
+        return unknown
+
+    def _register_subjects(self, table: pa.Table, kind: pa.Array, rows: Mask) -> None:
+        """Registry rows derived from the IDs of ``rows`` (each subject once)."""
+        if not rows.any():
             return
-        first, _ = _first_of_each_key(key1, key2, unknown, order)
-        rows = pa.array(np.flatnonzero(first))
-        derived = subjects_from_ids(subject_id.take(rows), kind.take(rows))
+        subject_id = table.column("subject_id")
+        key1, key2 = record_keys(subject_id)
+        first, _ = _first_of_each_key(key1, key2, rows)
+        chosen = pa.array(np.flatnonzero(first))
+        derived = subjects_from_ids(subject_id.take(chosen), kind.take(chosen))
         self.new_subjects.append(derived)
-        self.pending_subjects.add(
-            entries(
-                key1[first],
-                key2[first],
-                fingerprints([derived.column(c) for c in SUBJECTS.content]),
-            )
-        )
+        content = fingerprints([derived.column(c) for c in SUBJECTS.content])
+        self.pending_subjects.add(entries(key1[first], key2[first], content))
         self.summary.registered += derived.num_rows
 
     def _check_revokes(
@@ -280,10 +287,13 @@ class _Batch:
         table: pa.Table,
         key1: npt.NDArray[np.uint64],
         key2: npt.NDArray[np.uint64],
+        accepted: Mask,
         problems: Problems,
     ) -> None:
+        """A revocation names a record in the ledger, accepted earlier in the batch, or
+        accepted in this chunk, and not itself."""
         revokes = table.column("revokes")
-        named = revokes.is_valid().to_numpy(zero_copy_only=False) & ~problems.failed
+        named = revokes.is_valid().to_numpy(zero_copy_only=False) & accepted
         if not named.any():
             return
         r1, r2 = record_keys(revokes)
@@ -291,10 +301,11 @@ class _Batch:
         found = (
             self.index.lookup(r1, r2, zero).found | self.pending.index.lookup(r1, r2, zero).found
         )
-        here = entries(key1, key2, zero)
-        found |= _contains(here, r1, r2)
+        found |= _contains(entries(key1[accepted], key2[accepted], zero[accepted]), r1, r2)
+        itself = (r1 == key1) & (r2 == key2)
+        problems.add(named & itself, "revokes: a record cannot revoke itself")
         problems.add(
-            named & ~found,
+            named & ~itself & ~found,
             lambda row: f"revokes: no record {revokes[row].as_py()!r} in the ledger or this batch",
         )
 
@@ -363,7 +374,7 @@ def run_batch(
         batch = _Batch(
             ledger=ledger,
             layout=layout,
-            today=today or recorded_at.date(),
+            today=today or recorded_at.astimezone(CHINA_TIME).date(),
             source=source,
             register_unknown=register_unknown,
             summary=summary,
@@ -389,13 +400,16 @@ def run_batch(
                     if failures:
                         raise failures[0] from None
                     raise
-                batch.index.add(summary.version, batch.pending.all())
-            if batch.new_subjects:
-                _register_derived(ledger, batch)
-            summary.quarantine = batch.quarantine.publish()
         except BaseException:
             batch.quarantine.discard()
             raise
+        # the batch has landed (or had nothing to land): its quarantine is published
+        # before anything that could still fail
+        summary.quarantine = batch.quarantine.publish()
+        if summary.version is not None:
+            batch.index.add(summary.version, batch.pending.all())  # else rebuilt on open
+        if batch.new_subjects:
+            _register_derived(ledger, batch)
     return summary
 
 

@@ -6,7 +6,8 @@ The index is a set of *runs*, one per table version that added rows. A run is a
 ``run-<version>.npy`` and memory-mapped when read. Looking up a batch is a binary
 search per run in the contiguous keys1, touching only the pages it visits, so its
 cost grows with the batch and the number of runs, not with the number of rows
-already in the ledger; runs are merged (log-structured) when they grow many.
+already in the ledger; runs of similar size are merged (size-tiered, log-structured),
+so there are O(log n) of them.
 
 Runs are written after the table commit they describe. A crash between the two
 leaves a version without a run; :meth:`KeyIndex.open` finds such versions and
@@ -27,8 +28,8 @@ import numpy.typing as npt
 
 U64 = npt.NDArray[np.uint64]
 Run = npt.NDArray[np.uint64]  # (3, rows): key1, key2, fingerprint; sorted by the keys
-#: merge the runs when there are more than this many
-MAX_RUNS = 16
+#: never more runs than this (size-tiered merging keeps far fewer in practice)
+MAX_RUNS = 32
 _RUN = re.compile(r"^run-(\d+)(?:-(\d+))?\.npy$")
 
 
@@ -57,6 +58,7 @@ def empty_run() -> Run:
 
 
 def merge_runs(runs: list[Run]) -> Run:
+    """One sorted run of all the given sorted runs (the stable sort finds the runs)."""
     if not runs:
         return empty_run()
     merged = np.concatenate([np.asarray(run) for run in runs], axis=1)
@@ -66,8 +68,8 @@ def merge_runs(runs: list[Run]) -> Run:
 class KeyIndex:
     """The runs of one table's key index, in ``directory``."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory  # None: held in memory only
         self._runs: list[tuple[int, int, Run]] = []
 
     @classmethod
@@ -82,15 +84,17 @@ class KeyIndex:
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory)
         covered: set[int] = set()
-        for path in sorted(directory.iterdir()):
+        spans: list[tuple[int, int, Path]] = []
+        for path in directory.iterdir():
             match = _RUN.match(path.name)
             if path.name.endswith(".tmp"):
                 path.unlink(missing_ok=True)  # an interrupted write
-                continue
-            if not match:
-                continue
-            first = int(match.group(1))
-            last = int(match.group(2) or first)
+            elif match:
+                first = int(match.group(1))
+                spans.append((first, int(match.group(2) or first), path))
+        # widest first: after a merge interrupted before it deleted its inputs, the
+        # merged run wins and the inputs it covers are deleted now
+        for first, last, path in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
             if last > table_version:  # written for a commit that did not happen
                 path.unlink(missing_ok=True)
                 continue
@@ -108,7 +112,7 @@ class KeyIndex:
     @classmethod
     def in_memory(cls, *runs: Run) -> KeyIndex:
         """An index of sorted runs held in memory (keys of a batch being ingested)."""
-        index = cls(Path("."))
+        index = cls(None)
         for run in runs:
             index.hold(run)
         return index
@@ -116,6 +120,11 @@ class KeyIndex:
     def hold(self, run: Run) -> None:
         """Add a sorted run in memory, without writing it."""
         self._runs.append((0, 0, run))
+        self._merge_similar()
+
+    def merged(self) -> Run:
+        """Every entry, as one sorted run."""
+        return merge_runs([run for _, _, run in self._runs])
 
     @property
     def rows(self) -> int:
@@ -165,27 +174,35 @@ class KeyIndex:
 
     def add(self, version: int, rows: Run) -> None:
         """Record the entries a committed table version added (sorted by key)."""
+        if self.directory is None:
+            raise ValueError("an in-memory index holds runs; it does not add versions")
         path = self.directory / f"run-{version}.npy"
         _save(path, rows)
         self._runs.append((version, version, np.load(path, mmap_mode="r")))
-        if len(self._runs) > MAX_RUNS:
-            self.merge()
+        self._merge_similar()
 
-    def merge(self) -> None:
-        """Merge every run into one (the merged run replaces the others on disk)."""
-        if len(self._runs) <= 1:
-            return
-        first = min(r[0] for r in self._runs)
-        last = max(r[1] for r in self._runs)
-        merged = merge_runs([run for _, _, run in self._runs])
-        path = self.directory / f"run-{first}-{last}.npy"
-        _save(path, merged)
-        old = [(f, la) for f, la, _ in self._runs]
-        self._runs = [(first, last, np.load(path, mmap_mode="r"))]
-        for f, la in old:
-            name = f"run-{f}.npy" if f == la else f"run-{f}-{la}.npy"
-            if name != path.name:
-                (self.directory / name).unlink(missing_ok=True)
+    def _merge_similar(self) -> None:
+        """Size-tiered merging: while the newest run is at least half the size of the one
+        before, merge the two. Runs then shrink geometrically from oldest to newest:
+        O(log n) runs to search, and each key is rewritten O(log n) times in all, never
+        the whole ledger on every merge."""
+        while len(self._runs) > 1 and (
+            self._runs[-1][2].shape[1] * 2 >= self._runs[-2][2].shape[1]
+            or len(self._runs) > MAX_RUNS
+        ):
+            older, newer = self._runs[-2], self._runs[-1]
+            merged = merge_runs([older[2], newer[2]])
+            first, last = older[0], newer[1]
+            if self.directory is None:
+                self._runs[-2:] = [(first, last, merged)]
+                continue
+            path = self.directory / f"run-{first}-{last}.npy"
+            _save(path, merged)
+            self._runs[-2:] = [(first, last, np.load(path, mmap_mode="r"))]
+            for f, la in ((older[0], older[1]), (newer[0], newer[1])):
+                name = f"run-{f}.npy" if f == la else f"run-{f}-{la}.npy"
+                if name != path.name:
+                    (self.directory / name).unlink(missing_ok=True)
 
 
 def _save(path: Path, rows: Run) -> None:

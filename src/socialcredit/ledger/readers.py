@@ -150,16 +150,17 @@ def _csv_batches(source: InputFile) -> Iterator[RawBatch]:
         return "skip"
 
     types = {name: pa.binary() for name in source.columns}
-    reader = pacsv.open_csv(
-        source.path,
-        read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=True),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
-    )
     row = 1
     try:
+        # the first block is parsed when the reader opens: its errors are read errors too
+        reader = pacsv.open_csv(
+            source.path,
+            read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=True),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
         for batch in reader:
             yield RawBatch(pa.Table.from_batches([batch]), row, unparsed[:])
             unparsed.clear()
@@ -207,6 +208,12 @@ def _json_row(line: bytes, number: int) -> dict[str, str | None] | Unparsed:
         return Unparsed(number, line.decode("utf-8", "replace"), f"not valid JSON ({error})")
     if not isinstance(value, dict):
         return Unparsed(number, line.decode("utf-8", "replace"), "a JSON line must be an object")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # "\ud800": an escaped lone surrogate is no character
+        return Unparsed(
+            number, line.decode("utf-8", "replace"), "not valid UTF-8 (a lone surrogate)"
+        )
     return {
         str(key): None if v is None else v if isinstance(v, str) else json.dumps(v)
         for key, v in value.items()

@@ -39,10 +39,9 @@ class Checked:
 
 def _identity(subject_id: pa.Array, problems: Problems, today: dt.date) -> pa.Array:
     """Normalised IDs (uppercase x); reasons for invalid ones; the kind of each."""
-    present = ~problems.failed
     checked = validate_array(subject_id, today=today)
-    invalid = ~checked.valid.to_numpy(zero_copy_only=False) & present
-    invalid &= ~subject_id.is_null().to_numpy(zero_copy_only=False)
+    invalid = ~checked.valid.to_numpy(zero_copy_only=False)
+    invalid &= ~subject_id.is_null().to_numpy(zero_copy_only=False)  # reported as missing
     messages = checked.messages() if invalid.any() else None
     if messages is not None:
         problems.add(invalid, lambda row: f"subject_id: {messages[row].as_py()}")
@@ -117,7 +116,7 @@ def _type_table(pairs: list[tuple[str, str]], resolver: TypeResolver) -> _TypeTa
         found=np.array([d is not None for d in definitions] or [False]),
         person=flags(lambda d: "person" in d.subject_kinds),
         organisation=flags(lambda d: "organisation" in d.subject_kinds),
-        negative=flags(lambda d: d.is_negative),
+        negative=flags(lambda d: d.is_negative or d.requires_decision_ref),
         needs_amount=flags(lambda d: d.points_per_unit is not None),
         low=np.array(
             [d.amount_min if d and d.amount_min is not None else -np.inf for d in definitions]
@@ -193,8 +192,7 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
     problems.add(
         no_ref,
         lambda row: (
-            f"decision_ref: required for the negative record type "
-            f"{typed['record_type'][row].as_py()}"
+            f"decision_ref: required for the record type {typed['record_type'][row].as_py()}"
         ),
     )
     amount = pc.fill_null(typed["amount"], np.nan).to_numpy(zero_copy_only=False)
