@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.ledger.hashing import utf8_valid
+from socialcredit.ledger.hashing import as_array, utf8_valid
 
 Mask = npt.NDArray[np.bool_]
 #: longest accepted text field; a longer one is quarantined, not stored
@@ -49,14 +49,8 @@ class Problems:
         return self._reasons.get(row, [])
 
 
-def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    return column
-
-
 def _mask(values: pa.Array | pa.ChunkedArray) -> Mask:
-    array = _array(values)
+    array = as_array(values)
     mask: Mask = array.to_numpy(zero_copy_only=False)
     return mask.astype(np.bool_)
 
@@ -73,7 +67,7 @@ def text(
     """A string column: bytes must be UTF-8; empty cells are null; long ones refused."""
     if column is None:
         return pa.nulls(rows, pa.string())
-    array = _array(column)
+    array = as_array(column)
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
         bad = ~utf8_valid(array)
         problems.add(bad, f"{name}: not valid UTF-8")
@@ -100,7 +94,7 @@ def required(
     if column is None:
         problems.add(np.ones(rows, np.bool_), f"{name}: missing")
         return
-    array = _array(column)
+    array = as_array(column)
     if pa.types.is_dictionary(array.type):
         array = array.cast(array.type.value_type)
     if pa.types.is_string_view(array.type):
@@ -127,7 +121,7 @@ def date(
     """A date32 column from dates, timestamps or ``YYYY-MM-DD`` text, within the range."""
     if column is None:
         return pa.nulls(rows, pa.date32())
-    array = _array(column)
+    array = as_array(column)
     if pa.types.is_date(array.type) or pa.types.is_timestamp(array.type):
         dates = array.cast(pa.date32())
     else:
@@ -178,7 +172,7 @@ def number(
     """A float64 column from numbers or numeric text; NaN and infinities are refused."""
     if column is None:
         return pa.nulls(rows, pa.float64())
-    array = _array(column)
+    array = as_array(column)
     if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
         values = array.cast(pa.float64(), safe=False)  # huge integers round, as text would
     elif pa.types.is_null(array.type):

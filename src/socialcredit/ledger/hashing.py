@@ -33,7 +33,8 @@ def _buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uin
     return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
-def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One Arrow array: a chunked array's chunks combined (without a copy if one)."""
     if isinstance(values, pa.ChunkedArray):
         return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return values
@@ -41,7 +42,7 @@ def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def hash_strings(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
     """A 64-bit hash of every string (nulls hash like an empty string)."""
-    array = _as_array(values)
+    array = as_array(values)
     if len(array) == 0:
         return np.zeros(0, np.uint64)
     offsets, data = _buffers(array)
@@ -52,7 +53,7 @@ def hash_strings(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
 def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
     """Two hashes of each key from two different functions (FNV-1a, and a multiply-
     rotate hash), in one pass over the bytes."""
-    array = _as_array(record_id)
+    array = as_array(record_id)
     if len(array) == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
     offsets, data = _buffers(array)
@@ -73,7 +74,7 @@ def _mix(values: U64) -> U64:
 
 def _column_hash(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
     """A hash per value of a typed column; a null hashes apart from every value."""
-    array = _as_array(values)
+    array = as_array(values)
     kind = array.type
     if pa.types.is_date32(kind) or pa.types.is_int32(kind):
         bits = pc.fill_null(array.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
@@ -102,7 +103,7 @@ def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
 
 def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     """Per row of a binary or string array: is it well-formed UTF-8 (nulls are)."""
-    array = _as_array(values)
+    array = as_array(values)
     if len(array) == 0:
         return np.ones(0, np.bool_)
     offsets, data = _buffers(array)

@@ -39,7 +39,7 @@ from socialcredit.policy import PolicyCatalog
 Mask = npt.NDArray[np.bool_]
 #: "today" for the not-in-the-future rule: records are dated in China's time (UTC+8)
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-Progress = Callable[[int], None]  # bytes of input done
+Progress = Callable[[int], None]  # rows read since the last call
 
 
 @dataclass
@@ -52,10 +52,6 @@ class IngestSummary:
     version: int | None = None  # the table version the batch created (None: nothing new)
     registered: int = 0  # subjects registered on the way (--register-unknown)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def rows_read(self) -> int:
-        return self.accepted + self.rejected + self.duplicates
 
     def as_dict(self, accepted_name: str = "accepted") -> dict[str, object]:
         document: dict[str, object] = {
@@ -96,14 +92,12 @@ class _Quarantine:
         self.final = ledger.quarantine_path(batch_id)
         self.tmp = self.final.with_name(f"{batch_id}.{os.getpid()}.jsonl.tmp")
         self._handle: IO[str] | None = None
-        self.count = 0
 
     def write(self, file: Path, row: int | None, reasons: list[str], content: object) -> None:
         if self._handle is None:
             self._handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in publish)
         line = {"file": str(file), "row": row, "reasons": reasons, "content": content}
         self._handle.write(json.dumps(line, ensure_ascii=False, default=_json_value) + "\n")
-        self.count += 1
 
     def publish(self) -> str | None:
         if self._handle is None:
@@ -126,19 +120,6 @@ def _json_value(value: object) -> object:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return str(value)
-
-
-class _Pending:
-    """Keys accepted so far in this batch (sorted runs, like the ledger's index)."""
-
-    def __init__(self) -> None:
-        self.index = KeyIndex.in_memory()
-
-    def add(self, run: Run) -> None:
-        self.index.hold(run)  # merged size-tiered: O(log chunks) runs to search
-
-    def all(self) -> Run:
-        return self.index.merged()
 
 
 def _first_of_each_key(
@@ -172,7 +153,6 @@ def _first_of_each_key(
 class _Batch:
     """The state of one command's batch while its files stream through."""
 
-    ledger: Ledger
     layout: Layout
     today: dt.date
     source: str | None
@@ -183,9 +163,10 @@ class _Batch:
     subject_index: KeyIndex | None
     recorded_at: dt.datetime
     progress: Progress | None
-    pending: _Pending = field(default_factory=_Pending)
+    #: keys accepted so far in this batch, held in memory (size-tiered sorted runs)
+    pending: KeyIndex = field(default_factory=KeyIndex.in_memory)
     resolver: TypeResolver | None = None
-    pending_subjects: _Pending = field(default_factory=_Pending)
+    pending_subjects: KeyIndex = field(default_factory=KeyIndex.in_memory)
     new_subjects: list[pa.Table] = field(default_factory=list)
 
     def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
@@ -222,16 +203,18 @@ class _Batch:
         key1, key2 = record_keys(table.column(self.layout.key))
         order = np.argsort(key1, kind="stable")  # shared by every look-up of these keys
         fingerprint = fingerprints([table.column(c) for c in self.layout.content])
-        unknown = self._unknown_subjects(table, problems) if self.layout is RECORDS else None
+        subjects = self._unknown_subjects(table, problems) if self.layout is RECORDS else None
         duplicate, accepted = self._deduplicate(key1, key2, fingerprint, order, problems)
         if self.layout is RECORDS:
             self._check_revokes(table, key1, key2, accepted, problems)
         rejected = problems.failed
         duplicate &= ~rejected
         accepted &= ~rejected
-        if unknown is not None and self.register_unknown:
+        if subjects is not None and self.register_unknown:
             # only subjects of rows that are kept (accepted, or already in the ledger)
-            self._register_subjects(table, checked.kind, unknown & (accepted | duplicate))
+            unknown, subject_key1, subject_key2 = subjects
+            kept = unknown & (accepted | duplicate)
+            self._register_subjects(table, checked.kind, subject_key1, subject_key2, kept)
         if rejected.any():
             rows = np.flatnonzero(rejected)
             for row, content in zip(rows.tolist(), raw.table.take(rows).to_pylist(), strict=True):
@@ -241,7 +224,7 @@ class _Batch:
         self.summary.accepted += int(accepted.sum())
         keep = np.flatnonzero(accepted)
         ranked = order[accepted[order]]
-        self.pending.add(entries(key1, key2, fingerprint, ranked))
+        self.pending.hold(entries(key1, key2, fingerprint, ranked))
         return self._stored(table if len(keep) == table.num_rows else table.take(keep))
 
     def _stored(self, table: pa.Table) -> pa.Table:
@@ -249,15 +232,18 @@ class _Batch:
             table, self.layout, self.recorded_at, self.source, self.summary.batch_id
         )
 
-    def _unknown_subjects(self, table: pa.Table, problems: Problems) -> Mask:
-        """Rows whose subject is not registered (a problem unless --register-unknown)."""
+    def _unknown_subjects(
+        self, table: pa.Table, problems: Problems
+    ) -> tuple[Mask, npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """Rows whose subject is not registered (a problem unless --register-unknown),
+        with the subject keys of every row."""
         if self.subject_index is None:
             raise ValueError("ingesting records needs the subject registry")
         key1, key2 = record_keys(table.column("subject_id"))
         zero = np.zeros(len(key1), np.uint64)
         order = np.argsort(key1, kind="stable")
         known = self.subject_index.lookup(key1, key2, zero, order).found
-        known |= self.pending_subjects.index.lookup(key1, key2, zero, order).found
+        known |= self.pending_subjects.lookup(key1, key2, zero, order).found
         unknown: Mask = ~known & table.column("subject_id").is_valid().to_numpy(
             zero_copy_only=False
         )
@@ -266,20 +252,27 @@ class _Batch:
                 unknown & ~problems.failed,
                 "subject_id: not registered (register it first, or ingest with --register-unknown)",
             )
-        return unknown
+        return unknown, key1, key2
 
-    def _register_subjects(self, table: pa.Table, kind: pa.Array, rows: Mask) -> None:
-        """Registry rows derived from the IDs of ``rows`` (each subject once)."""
+    def _register_subjects(
+        self,
+        table: pa.Table,
+        kind: pa.Array,
+        key1: npt.NDArray[np.uint64],
+        key2: npt.NDArray[np.uint64],
+        rows: Mask,
+    ) -> None:
+        """Registry rows derived from the IDs of ``rows`` (each subject once); ``key1``
+        and ``key2`` are the subject keys of every row."""
         if not rows.any():
             return
         subject_id = table.column("subject_id")
-        key1, key2 = record_keys(subject_id)
         first, _ = _first_of_each_key(key1, key2, rows)
         chosen = pa.array(np.flatnonzero(first))
         derived = subjects_from_ids(subject_id.take(chosen), kind.take(chosen))
         self.new_subjects.append(derived)
         content = fingerprints([derived.column(c) for c in SUBJECTS.content])
-        self.pending_subjects.add(entries(key1[first], key2[first], content))
+        self.pending_subjects.hold(entries(key1[first], key2[first], content))
         self.summary.registered += derived.num_rows
 
     def _check_revokes(
@@ -298,9 +291,7 @@ class _Batch:
             return
         r1, r2 = record_keys(revokes)
         zero = np.zeros(len(r1), np.uint64)
-        found = (
-            self.index.lookup(r1, r2, zero).found | self.pending.index.lookup(r1, r2, zero).found
-        )
+        found = self.index.lookup(r1, r2, zero).found | self.pending.lookup(r1, r2, zero).found
         found |= _contains(entries(key1[accepted], key2[accepted], zero[accepted]), r1, r2)
         itself = (r1 == key1) & (r2 == key2)
         problems.add(named & itself, "revokes: a record cannot revoke itself")
@@ -320,7 +311,7 @@ class _Batch:
         """(duplicates, accepted) among the rows without problems; conflicts become problems."""
         ok = ~problems.failed
         stored = self.index.lookup(key1, key2, fingerprint, order)
-        earlier = self.pending.index.lookup(key1, key2, fingerprint, order)
+        earlier = self.pending.lookup(key1, key2, fingerprint, order)
         duplicate = ok & ((stored.found & stored.same) | (earlier.found & earlier.same))
         name = self.layout.key
         problems.add(
@@ -372,7 +363,6 @@ def run_batch(
     with ledger.writing():
         ledger.clean_interrupted()
         batch = _Batch(
-            ledger=ledger,
             layout=layout,
             today=today or recorded_at.astimezone(CHINA_TIME).date(),
             source=source,
@@ -407,7 +397,7 @@ def run_batch(
         # before anything that could still fail
         summary.quarantine = batch.quarantine.publish()
         if summary.version is not None:
-            batch.index.add(summary.version, batch.pending.all())  # else rebuilt on open
+            batch.index.add(summary.version, batch.pending.merged())  # else rebuilt on open
         if batch.new_subjects:
             _register_derived(ledger, batch)
     return summary
@@ -458,4 +448,4 @@ def _register_derived(ledger: Ledger, batch: _Batch) -> None:
     reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, rows.to_batches())
     version = ledger.append(SUBJECTS, reader, batch.summary.batch_id)
     if batch.subject_index is not None:
-        batch.subject_index.add(version, batch.pending_subjects.all())
+        batch.subject_index.add(version, batch.pending_subjects.merged())

@@ -57,10 +57,6 @@ class InputFile:
     columns: tuple[str, ...]
 
     @property
-    def size(self) -> int:
-        return self.path.stat().st_size
-
-    @property
     def rows(self) -> int | None:
         """The number of rows, when the format says it up front (Parquet)."""
         if self.format == "parquet":
