@@ -18,11 +18,13 @@ import pyarrow as pa
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import counties
 from socialcredit.simulate.frames import FrameTable
-from socialcredit.simulate.organisations import generate_organisations
-from socialcredit.simulate.people import SEQUENCES_PER_SEX, generate_people
+from socialcredit.simulate.grouping import distinct
+from socialcredit.simulate.organisations import Organisations, generate_organisations
+from socialcredit.simulate.people import SEQUENCES_PER_SEX, People, generate_people
 from socialcredit.simulate.records import (
     CLEARED_TYPE,
     CLEARING_TYPE,
+    Drawn,
     Subjects,
     TypePlan,
     build_table,
@@ -153,7 +155,13 @@ def subjects_table(
 ) -> pa.Table:
     p_id, p_name, p_region, p_birth = people
     o_id, o_name, o_region, o_registered = organisations
-    unique, inverse = np.unique(np.concatenate([p_region, o_region]), return_inverse=True)
+    # people and organisations each come county by county: index the two in turn
+    p_unique, p_inverse = distinct(p_region)
+    o_unique, o_inverse = distinct(o_region)
+    unique = np.union1d(p_unique, o_unique)
+    inverse = np.concatenate(
+        [np.searchsorted(unique, p_unique)[p_inverse], np.searchsorted(unique, o_unique)[o_inverse]]
+    )
     n_people, n_orgs = len(p_region), len(o_region)
     kind = np.concatenate([np.zeros(n_people, np.int64), np.ones(n_orgs, np.int64)])
     person = np.concatenate([np.ones(n_people, bool), np.zeros(n_orgs, bool)])
@@ -174,7 +182,56 @@ def subjects_table(
     )
 
 
-def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
+@dataclass(frozen=True)
+class DrawnChunk:
+    """A chunk with every random draw made; what is left is assembling the columns
+    (:meth:`build`), which uses no random numbers and so can run in another thread."""
+
+    plan: Plan
+    number: int
+    people: People
+    organisations: Organisations
+    groups: tuple[tuple[Subjects, Drawn], ...]
+
+    def build(self) -> ChunkResult:
+        options = self.plan.options
+        subjects = subjects_table(
+            (self.people.subject_id, self.people.name, self.people.region, self.people.birth_day),
+            (
+                self.organisations.subject_id,
+                self.organisations.name,
+                self.organisations.region,
+                self.organisations.registered_day,
+            ),
+        )
+        tables: list[pa.Table] = []
+        by_kind: Counter[str] = Counter()
+        by_type: Counter[str] = Counter()
+        block = self.number * RECORDS_PER_CHUNK
+        first_record = block
+        for group, drawn in self.groups:
+            if first_record - block + drawn.rows > RECORDS_PER_CHUNK:
+                raise GenerateError(f"chunk {self.number} holds more records than its number block")
+            table = build_table(
+                drawn, group, self.plan.texts, self.plan.type_names, options.run_tag, first_record
+            )
+            first_record += table.num_rows
+            tables.append(table)
+            by_kind[group.kind] += table.num_rows
+            counts = table.column("record_type").value_counts().to_pylist()
+            by_type.update({c["values"]: c["counts"] for c in counts})
+        return ChunkResult(
+            subjects,
+            tables,
+            len(self.people.region),
+            len(self.organisations.region),
+            by_kind,
+            by_type,
+        )
+
+
+def draw_chunk(plan: Plan, chunk: Chunk) -> DrawnChunk:
+    """Every random draw of a chunk, in a fixed order (the chunk's own stream)."""
     options = plan.options
     rng = np.random.default_rng([options.seed, chunk.number])
     person_regions = np.repeat(chunk.county_codes, chunk.people)
@@ -188,15 +245,7 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
         np.repeat(chunk.parts, chunk.people),
     )
     orgs = generate_organisations(rng, org_regions, chunk.first_organisation, options.as_of)
-    subjects = subjects_table(
-        (people.subject_id, people.name, people.region, people.birth_day),
-        (orgs.subject_id, orgs.name, orgs.region, orgs.registered_day),
-    )
-    tables: list[pa.Table] = []
-    by_kind: Counter[str] = Counter()
-    by_type: Counter[str] = Counter()
-    block = chunk.number * RECORDS_PER_CHUNK
-    first_record = block
+    groups = []
     for group in (
         Subjects(
             "person",
@@ -214,14 +263,9 @@ def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
         ),
     ):
         drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)
-        table = build_table(
-            drawn, group, plan.texts, plan.type_names, options.run_tag, first_record
-        )
-        first_record += table.num_rows
-        tables.append(table)
-        by_kind[group.kind] += table.num_rows
-        counts = table.column("record_type").value_counts().to_pylist()
-        by_type.update({c["values"]: c["counts"] for c in counts})
-    if first_record - block > RECORDS_PER_CHUNK:
-        raise GenerateError(f"chunk {chunk.number} holds more records than its number block")
-    return ChunkResult(subjects, tables, len(person_regions), len(org_regions), by_kind, by_type)
+        groups.append((group, drawn))
+    return DrawnChunk(plan, chunk.number, people, orgs, tuple(groups))
+
+
+def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
+    return draw_chunk(plan, chunk).build()

@@ -1,25 +1,39 @@
-"""Authorities and decision-reference frames, per (record type, jurisdiction), per run.
+"""Authorities and decision-reference frames, per (record type, jurisdiction).
 
-Formatting a court's name and its case-number frame is slow Python; the same few
-thousand combinations recur in every chunk. :class:`FrameTable` formats each once,
-gives it a run-wide number, and serves the texts as byte tables that chunks pick
-from by that number, so a chunk does no per-combination Python work once the
-combinations it uses have been seen.
+The same few thousand (type, jurisdiction) combinations recur in every chunk.
+:class:`FrameTable` formats each once per process, from templates parsed once, and
+keeps the texts in byte tables that grow as combinations appear, so a chunk does
+per-combination Python work only for combinations it is the first to use.
+
+The decision-reference texts are picked by a process-wide combination number, which
+never reaches the output. The authority and jurisdiction columns are dictionary
+arrays whose dictionaries are made per chunk from the chunk's own values, in sorted
+order: chunks made in worker processes write the same bytes as chunks made in order.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
 from socialcredit.simulate.calibration import Authority, calibration, counties
-from socialcredit.simulate.text import TextTable
+from socialcredit.simulate.text import Piece
 
 Ints = npt.NDArray[np.int64]
+
+
+@cache
+def _frame_parts(decision_ref: str) -> tuple[str, str, str]:
+    """A decision-reference template cut at ``{year}`` and ``{n}``: the text before
+    the year, between the year and the serial, and after the serial."""
+    before_year, _, rest = decision_ref.partition("{year}")
+    between, _, after = rest.partition("{n}")
+    return before_year, between, after
 
 
 @dataclass(frozen=True)
@@ -36,40 +50,77 @@ class Texts:
         return bool(self.before_year or self.after)
 
     @classmethod
+    @cache  # record types share authorities: format each (authority, place) once
     def of(cls, authority: Authority, code: int) -> Texts:
-        text = f"{code:06d}"
-        places = counties()
-        fields = {
-            "county": places.county_name(text),
-            "city": places.city_name(text),
-            "province": places.province_name(text),
-            "abbr": calibration().abbreviations.get(text[:2], ""),
-            "court": text[2:6],
-        }
-        before_year, _, rest = authority.decision_ref.partition("{year}")
-        between, _, after = rest.partition("{n}")
+        fields = place_fields(code)
+        before_year, between, after = _frame_parts(authority.decision_ref)
         return cls(
-            authority.authority.format(**fields),
-            before_year.format(**fields),
-            between.format(**fields),
-            after.format(**fields),
+            authority.authority.format_map(fields),
+            before_year.format_map(fields),
+            between.format_map(fields),
+            after.format_map(fields),
         )
 
 
-@dataclass(frozen=True)
-class Frames:
-    """The texts of combinations 0..n-1, as tables to pick from by combination number."""
+@cache
+def place_fields(code: int) -> dict[str, str]:
+    """The names a template may use for a jurisdiction (shared by every record type)."""
+    text = f"{code:06d}"
+    places = counties()
+    return {
+        "county": places.county_name(text),
+        "city": places.city_name(text),
+        "province": places.province_name(text),
+        "abbr": calibration().abbreviations.get(text[:2], ""),
+        "court": text[2:6],
+    }
 
-    authority: pa.Array
-    jurisdiction: pa.Array
-    before_year: TextTable
-    between: TextTable
-    after: TextTable
+
+class _GrowingTable:
+    """A byte table (one left-aligned string per row) that rows are appended to.
+
+    Appending never changes the rows a :meth:`piece` handed out earlier can see, so
+    readers need no lock once they hold one.
+    """
+
+    def __init__(self) -> None:
+        self._matrix = np.zeros((64, 8), np.uint8)
+        self._lengths = np.zeros(64, np.int64)
+        self._rows = 0
+
+    def append(self, values: list[str]) -> None:
+        new = Piece.of(values)
+        needed = self._rows + len(values)
+        width = max(self._matrix.shape[1], new.matrix.shape[1])
+        if needed > len(self._lengths) or width > self._matrix.shape[1]:
+            capacity = max(needed, 2 * len(self._lengths))
+            matrix = np.zeros((capacity, width), np.uint8)
+            matrix[: self._rows, : self._matrix.shape[1]] = self._matrix[: self._rows]
+            lengths = np.zeros(capacity, np.int64)
+            lengths[: self._rows] = self._lengths[: self._rows]
+            self._matrix, self._lengths = matrix, lengths
+        self._matrix[self._rows : needed, : new.matrix.shape[1]] = new.matrix
+        self._lengths[self._rows : needed] = new.lengths
+        self._rows = needed
+
+    def piece(self, index: Ints) -> Piece:
+        return Piece(self._matrix[: self._rows], self._lengths[: self._rows], index)
+
+
+@dataclass(frozen=True)
+class ChunkFrames:
+    """The authority, jurisdiction and decision-reference frame of each row of a chunk."""
+
+    authority: pa.DictionaryArray
+    jurisdiction: pa.DictionaryArray
+    before_year: Piece
+    between: Piece
+    after: Piece
     has_reference: npt.NDArray[np.bool_]
 
 
 class FrameTable:
-    """Run-wide numbers for (type index, jurisdiction) combinations, and their texts.
+    """The texts of (type index, jurisdiction) combinations, formatted once per process.
 
     Shared by the generating threads of a run; additions happen under a lock.
     """
@@ -79,10 +130,15 @@ class FrameTable:
         county_codes = np.array([int(c) for c in counties().codes], np.int64)
         # every jurisdiction is a county truncated to county, city or province
         self._codes = np.unique(np.concatenate([county_codes // s * s for s in (1, 100, 10_000)]))
+        self._position = np.full(1_000_000, -1, np.int64)  # of each 6-digit code
+        self._position[self._codes] = np.arange(len(self._codes))
+        self._code_texts = [f"{c:06d}" for c in self._codes.tolist()]
         self._numbers = np.full((type_count, len(self._codes)), -1, np.int64)
-        self._texts: list[Texts] = []
-        self._combos: list[int] = []  # jurisdiction code of each combination
-        self._frames: Frames | None = None
+        self._parts = (_GrowingTable(), _GrowingTable(), _GrowingTable())
+        self._has_reference = np.zeros(0, np.bool_)
+        self._authority_of = np.zeros(0, np.int64)  # authority text number per combination
+        self._authority_texts: list[str] = []
+        self._authority_numbers: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
@@ -94,39 +150,61 @@ class FrameTable:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def numbers(self, type_index: Ints, jurisdiction: Ints) -> tuple[Ints, Frames]:
-        """Each row's combination number, and frames that cover every one of them."""
-        position = np.searchsorted(self._codes, jurisdiction)
-        if len(position) and (
-            position.max() >= len(self._codes) or (self._codes[position] != jurisdiction).any()
-        ):
+    def frames(self, type_index: Ints, jurisdiction: Ints) -> ChunkFrames:
+        if len(jurisdiction) and (jurisdiction.min() < 0 or jurisdiction.max() >= 1_000_000):
+            raise ValueError("a jurisdiction is not a 6-digit code")
+        position = self._position[jurisdiction]
+        if len(position) and position.min() < 0:
             raise ValueError("a jurisdiction is not a known county, city or province code")
-        found = self._numbers[type_index, position]
+        number = self._numbers[type_index, position]
         with self._lock:
-            missing = found < 0
-            if missing.any():
-                pairs = np.unique(type_index[missing] * len(self._codes) + position[missing])
-                for pair in pairs.tolist():
-                    t, p = divmod(pair, len(self._codes))
-                    if self._numbers[t, p] < 0:
-                        code = int(self._codes[p])
-                        self._numbers[t, p] = len(self._texts)
-                        self._texts.append(Texts.of(self._authorities[t], code))
-                        self._combos.append(code)
-                        self._frames = None
-                found = self._numbers[type_index, position]
-            if self._frames is None:
-                self._frames = self._build()
-            return found, self._frames
-
-    def _build(self) -> Frames:
-        texts = self._texts or [Texts("", "", "", "")]
-        codes = self._combos or [0]
-        return Frames(
-            authority=pa.array([t.authority for t in texts], pa.string()),
-            jurisdiction=pa.array([f"{c:06d}" for c in codes], pa.string()),
-            before_year=TextTable.of([t.before_year for t in texts]),
-            between=TextTable.of([t.between for t in texts]),
-            after=TextTable.of([t.after for t in texts]),
-            has_reference=np.array([t.has_reference for t in texts], np.bool_),
+            if len(number) and number.min() < 0:
+                self._add(type_index[number < 0], position[number < 0])
+                number = self._numbers[type_index, position]
+            before_year, between, after = (part.piece(number) for part in self._parts)
+            has_reference = self._has_reference[number]
+            authority = self._authority_of[number]
+            authority_texts = self._authority_texts
+        return ChunkFrames(
+            _sorted_dictionary(authority, authority_texts),
+            _sorted_dictionary(position, self._code_texts),
+            before_year,
+            between,
+            after,
+            has_reference,
         )
+
+    def _add(self, type_index: Ints, position: Ints) -> None:
+        pairs = np.unique(type_index * len(self._codes) + position).tolist()
+        texts: list[Texts] = []
+        for pair in pairs:
+            t, p = divmod(pair, len(self._codes))
+            self._numbers[t, p] = len(self._has_reference) + len(texts)
+            texts.append(Texts.of(self._authorities[t], int(self._codes[p])))
+        for part, values in zip(
+            self._parts,
+            ([t.before_year for t in texts], [t.between for t in texts], [t.after for t in texts]),
+            strict=True,
+        ):
+            part.append(values)
+        authority = [
+            self._authority_numbers.setdefault(t.authority, len(self._authority_numbers))
+            for t in texts
+        ]
+        self._authority_texts = list(self._authority_numbers)  # a new list: readers keep theirs
+        self._authority_of = np.concatenate([self._authority_of, np.array(authority, np.int64)])
+        self._has_reference = np.concatenate(
+            [self._has_reference, np.array([t.has_reference for t in texts], np.bool_)]
+        )
+
+
+def _sorted_dictionary(numbers: Ints, texts: list[str]) -> pa.DictionaryArray:
+    """Rows given as numbers into ``texts``, as a dictionary array whose dictionary is
+    the distinct texts used, sorted (so it does not depend on the numbering)."""
+    used = np.zeros(len(texts), np.bool_)
+    used[numbers] = True
+    distinct = sorted((texts[n], n) for n in np.flatnonzero(used).tolist())
+    remap = np.zeros(len(texts), np.int32)
+    remap[[n for _, n in distinct]] = np.arange(len(distinct), dtype=np.int32)
+    dictionary = pa.array([text for text, _ in distinct], pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(remap[numbers]), dictionary)

@@ -19,12 +19,18 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from socialcredit.policy import PolicyCatalog
-from socialcredit.simulate.chunks import ChunkResult, Plan, generate_chunk, plan_chunks
+from socialcredit.simulate.chunks import (
+    ChunkResult,
+    Plan,
+    draw_chunk,
+    generate_chunk,
+    plan_chunks,
+)
 from socialcredit.simulate.schema import (
     COMPRESSIONS,
-    RECORD_SCHEMA,
+    RECORD_WRITE_SCHEMA,
     RECORDS_FILE,
-    SUBJECT_SCHEMA,
+    SUBJECT_WRITE_SCHEMA,
     SUBJECTS_FILE,
     GenerateError,
     GenerateOptions,
@@ -36,12 +42,15 @@ MAX_PEOPLE = 2_000_000_000
 #: old-style organisation codes are a bijection of the index modulo 10**8
 MAX_ORGANISATIONS = 100_000_000
 
-#: dictionary-encode only the columns with few distinct values; statistics only where
-#: they are cheap and useful for pruning (string statistics on unique IDs cost a third
-#: of the writing time)
+#: dictionary-encode only the columns with few distinct values (chunks hold them as
+#: dictionary arrays, written as they are); statistics only where they are cheap and
+#: useful for pruning (string statistics on unique IDs cost a third of the writing
+#: time). The Arrow schema is not stored, so readers see plain strings, as the contract
+#: says, and not the dictionary types of the chunks.
 _WRITE_OPTIONS: dict[str, object] = {
     "use_dictionary": ["kind", "region", "record_type", "authority", "jurisdiction"],
     "write_statistics": ["kind", "record_type", "occurred_on", "birth_date", "registered_on"],
+    "store_schema": False,
 }
 
 
@@ -144,19 +153,25 @@ def generate(
     subjects_tmp = subjects_path.with_name(f".{SUBJECTS_FILE}.{os.getpid()}.tmp")
     records_tmp = records_path.with_name(f".{RECORDS_FILE}.{os.getpid()}.tmp")
     try:
-        # encoding runs in a writer thread (Arrow releases the GIL) while the next chunk
-        # is generated; at most two chunks wait for it, so memory stays bounded
+        # three stages overlap: this thread draws a chunk, a builder thread assembles
+        # the previous chunk's columns (compiled, GIL-free joins) and a writer thread
+        # encodes the one before (Arrow releases the GIL); at most two chunks wait
+        # at each stage, so memory stays bounded
         with (
             pq.ParquetWriter(
-                subjects_tmp, SUBJECT_SCHEMA, compression=options.compression, **_WRITE_OPTIONS
+                subjects_tmp,
+                SUBJECT_WRITE_SCHEMA,
+                compression=options.compression,
+                **_WRITE_OPTIONS,
             ) as subjects_out,
             pq.ParquetWriter(
-                records_tmp, RECORD_SCHEMA, compression=options.compression, **_WRITE_OPTIONS
+                records_tmp, RECORD_WRITE_SCHEMA, compression=options.compression, **_WRITE_OPTIONS
             ) as records_out,
+            ThreadPoolExecutor(max_workers=1) as builder,
             ThreadPoolExecutor(max_workers=1) as writer,
         ):
             written: deque[Future[None]] = deque()
-            for result in _results(plan):
+            for result in _results(plan, builder):
                 while len(written) >= 2:
                     written.popleft().result()
                 written.append(writer.submit(_write, subjects_out, records_out, result))
@@ -181,12 +196,11 @@ def generate(
 def _write(
     subjects_out: pq.ParquetWriter, records_out: pq.ParquetWriter, result: ChunkResult
 ) -> None:
-    # chunks arrive with dictionary-encoded columns; they are decoded here, in the writer
-    # thread (the Parquet writer's output for dictionary input depends on whether
-    # consecutive dictionaries are the same object, which would break byte-identity)
-    subjects_out.write_table(result.subjects.cast(SUBJECT_SCHEMA))
+    # the dictionaries of a chunk depend only on the chunk (see frames.py), so the
+    # bytes written do not depend on the process that made it
+    subjects_out.write_table(result.subjects)
     for table in result.records:
-        records_out.write_table(table.cast(RECORD_SCHEMA))
+        records_out.write_table(table)
 
 
 _worker_plan: Plan | None = None
@@ -216,12 +230,21 @@ def _worker_count(options: GenerateOptions) -> int:
     return min(cores - 1, 8)
 
 
-def _results(plan: Plan) -> Iterator[ChunkResult]:
-    """Chunk results in chunk order; at most two per worker wait (bounded memory)."""
+def _results(plan: Plan, builder: ThreadPoolExecutor) -> Iterator[ChunkResult]:
+    """Chunk results in chunk order; at most two per worker wait (bounded memory).
+
+    Without worker processes, this thread makes each chunk's random draws and
+    ``builder`` assembles its columns, overlapped with the next chunk's draws.
+    """
     workers = _worker_count(plan.options)
     if workers == 0:
+        built: deque[Future[ChunkResult]] = deque()
         for chunk in plan_chunks(plan.options):
-            yield generate_chunk(plan, chunk)
+            built.append(builder.submit(draw_chunk(plan, chunk).build))
+            if len(built) >= 2:
+                yield built.popleft().result()
+        while built:
+            yield built.popleft().result()
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)

@@ -11,16 +11,16 @@ import pyarrow as pa
 from pypinyin import lazy_pinyin
 
 from socialcredit.simulate.calibration import calibration
-from socialcredit.simulate.text import TextTable, WeightedChoice, join
+from socialcredit.simulate.text import Piece, WeightedChoice, join
 
 
 @dataclass(frozen=True)
 class NameTables:
     surnames: list[str]
-    surname_text: TextTable
+    surname_text: Piece
     surname_choice: WeightedChoice
     #: given-name characters: the male table, the female table, then "" (no second)
-    given_text: TextTable
+    given_text: Piece
     male_choice: WeightedChoice
     female_choice: WeightedChoice
     female_offset: int
@@ -39,9 +39,9 @@ def name_tables() -> NameTables:
     female, female_weights = _split(names["given_female"])
     return NameTables(
         surnames=surnames,
-        surname_text=TextTable.of(surnames),
+        surname_text=Piece.of(surnames),
         surname_choice=WeightedChoice.of(surname_weights),
-        given_text=TextTable.of([*male, *female, ""]),
+        given_text=Piece.of([*male, *female, ""]),
         male_choice=WeightedChoice.of(male_weights),
         female_choice=WeightedChoice.of(female_weights),
         female_offset=len(male),

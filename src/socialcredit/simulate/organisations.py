@@ -12,8 +12,9 @@ import pyarrow as pa
 
 from socialcredit.identity.codes import ORG_CODE_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 from socialcredit.simulate.calibration import calibration, counties
+from socialcredit.simulate.grouping import distinct
 from socialcredit.simulate.people import day_number
-from socialcredit.simulate.text import TextTable, WeightedChoice, digits, fixed, join
+from socialcredit.simulate.text import Piece, WeightedChoice, digits, fixed, join
 
 _ALPHABET = np.frombuffer(USCC_ALPHABET.encode(), np.uint8)
 #: bijective scrambles of the organisation index, so codes look random but never repeat
@@ -94,14 +95,14 @@ def generate_organisations(
 
 
 @cache
-def _name_parts() -> tuple[TextTable, TextTable, TextTable, list[int]]:
+def _name_parts() -> tuple[Piece, Piece, Piece, list[int]]:
     """Trade and industry words, and the legal forms of the three form groups in one
     table (with where each group starts)."""
     names = calibration().names
     groups = [names["org_form_enterprise"], names["org_form_individual"], names["org_form_other"]]
     starts = np.cumsum([0, *(len(g) for g in groups)]).tolist()
-    forms = TextTable.of([form for group in groups for form in group])
-    return TextTable.of(names["org_trade"]), TextTable.of(names["org_industry"]), forms, starts
+    forms = Piece.of([form for group in groups for form in group])
+    return Piece.of(names["org_trade"]), Piece.of(names["org_industry"]), forms, starts
 
 
 def _names(
@@ -110,9 +111,9 @@ def _names(
     """``{city}{two trade characters}{industry}{legal form}``, e.g. 杭州华信科技有限公司."""
     rows = len(regions)
     trade, industry, forms, starts = _name_parts()
-    unique, inverse = np.unique(regions, return_inverse=True)
+    unique, inverse = distinct(regions)
     places = counties()
-    cities = TextTable.of([places.city_name(str(code)).removesuffix("市") for code in unique])
+    cities = Piece.of([places.city_name(str(code)).removesuffix("市") for code in unique])
     types = calibration().organisation_types
     form_group = np.array(
         [

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from socialcredit.identity.codes import RIC_CHECK, RIC_WEIGHTS
 from socialcredit.simulate.calibration import calibration
+from socialcredit.simulate.grouping import distinct, ranks_within
 from socialcredit.simulate.names import person_names
 from socialcredit.simulate.text import U8, Piece, WeightedChoice, digits, fixed, join
 
@@ -67,17 +68,6 @@ def _birth_days(rng: np.random.Generator, rows: int, as_of: dt.date) -> npt.NDAr
     return birth
 
 
-def _sequence_ranks(key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Rank of each row among the rows with the same key (0, 1, 2, ...)."""
-    order = np.argsort(key, kind="stable")
-    sorted_key = key[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_key[1:] != sorted_key[:-1])))
-    group_start = np.repeat(starts, np.diff(np.concatenate((starts, [len(key)]))))
-    ranks = np.empty(len(key), np.int64)
-    ranks[order] = np.arange(len(key)) - group_start
-    return ranks
-
-
 @dataclass(frozen=True)
 class _IdParts:
     """Digits and check-sum contributions of each part of a resident ID, by value."""
@@ -111,7 +101,7 @@ def resident_ids(
 ) -> pa.Array:
     """Resident IDs from their parts; check characters from per-part weighted sums."""
     parts = _id_parts()
-    unique_regions, region_index = np.unique(regions, return_inverse=True)
+    unique_regions, region_index = distinct(regions)
     region_bytes = digits(unique_regions, 6).matrix
     region_sums = (region_bytes - np.uint8(48)).astype(np.int64) @ np.array(RIC_WEIGHTS[:6])
     day_index = birth - parts.first_day
@@ -150,8 +140,7 @@ def generate_people(
     male = rng.random(rows) < calibration().male_share
     birth = _birth_days(rng, rows, as_of)
     while True:  # a cell holds at most `capacity` people: redraw the overflow
-        key = (regions * 100_000 + (birth + 40_000)) * 2 + male
-        ranks = _sequence_ranks(key)
+        ranks = ranks_within(regions, birth * 2 + male)
         overflow = ranks >= capacity
         if not overflow.any():
             break

@@ -116,12 +116,18 @@ def check_clearing(catalog: PolicyCatalog, kinds_listed: list[str]) -> None:
 
 
 @dataclass
-class _Drawn:
+class Drawn:
+    """The records drawn for a chunk's subjects of one kind, as column parts."""
+
     subject: list[Ints] = field(default_factory=list)
     type_index: list[Ints] = field(default_factory=list)
     day: list[Ints] = field(default_factory=list)
     amount: list[npt.NDArray[np.float64]] = field(default_factory=list)
     jurisdiction: list[Ints] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(part) for part in self.subject)
 
     def add(
         self,
@@ -193,19 +199,22 @@ def draw_records(
     plans: list[TypePlan],
     as_of: dt.date,
     type_names: list[str],
-) -> _Drawn:
+) -> Drawn:
     cal = calibration()
-    drawn = _Drawn()
+    drawn = Drawn()
     last = day_number(as_of)
     window_start = day_number(years_before(as_of, cal.window_years))
+    candidates_of: dict[tuple[str, ...], Ints] = {}  # overlay types share their regions
     for plan in plans:
         if "" in plan.prefixes:  # in force everywhere
             chosen = bernoulli_positions(rng, len(subjects.region), plan.rate.share)
         else:
-            eligible = np.zeros(len(subjects.region), np.bool_)
-            for prefix in plan.prefixes:
-                eligible |= _in_region(subjects.region, prefix)
-            candidates = np.flatnonzero(eligible)
+            if plan.prefixes not in candidates_of:
+                eligible = np.zeros(len(subjects.region), np.bool_)
+                for prefix in plan.prefixes:
+                    eligible |= _in_region(subjects.region, prefix)
+                candidates_of[plan.prefixes] = np.flatnonzero(eligible)
+            candidates = candidates_of[plan.prefixes]
             chosen = candidates[bernoulli_positions(rng, len(candidates), plan.rate.share)]
         counts = 1 + rng.poisson(max(plan.rate.mean - 1.0, 0.0), len(chosen))
         subject = np.repeat(chosen, counts)
@@ -269,7 +278,7 @@ def record_numbers(first: int, count: int) -> list[Piece]:
 
 
 def build_table(
-    drawn: _Drawn,
+    drawn: Drawn,
     subjects: Subjects,
     texts: FrameTable,
     type_names: list[str],
@@ -287,18 +296,18 @@ def build_table(
     rows = len(subject)
     year = _year_of_day()[day - _FIRST_DAY]
     # the authority and decision-reference frame of each (type, jurisdiction)
-    combination, frames = texts.numbers(type_index, jurisdiction)
+    frames = texts.frames(type_index, jurisdiction)
     # the serial is the record number: decision references never repeat within a run
     numbers = record_numbers(first_record, rows)
     decision_ref = join(
         [
-            frames.before_year.pick(combination),
+            frames.before_year,
             _year_digits().pick(year),
-            frames.between.pick(combination),
+            frames.between,
             *numbers,
-            frames.after.pick(combination),
+            frames.after,
         ],
-        valid=frames.has_reference[combination],  # positive types: null
+        valid=frames.has_reference,  # positive types: null
     )
     # low-cardinality columns stay dictionary-encoded: Parquet stores them that way anyway
     return pa.table(
@@ -307,8 +316,8 @@ def build_table(
             "subject_id": join([table_of(subjects.subject_id).pick(subject)]),
             "record_type": _dictionary(type_index, pa.array(type_names or [""], pa.string())),
             "occurred_on": pa.array(day.astype(np.int32), pa.date32()),
-            "authority": _dictionary(combination, frames.authority),
-            "jurisdiction": _dictionary(combination, frames.jurisdiction),
+            "authority": frames.authority,
+            "jurisdiction": frames.jurisdiction,
             "decision_ref": decision_ref,
             "amount": pa.array(amount, pa.float64(), from_pandas=True),
         }

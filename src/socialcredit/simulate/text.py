@@ -24,11 +24,30 @@ Ints = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """Row r of the piece is ``matrix[i, :lengths[i]]`` with ``i = index[r]`` (or r)."""
+    """Row r of the piece is ``matrix[i, :lengths[i]]`` with ``i = index[r]`` (or r).
+
+    A piece without an index is a table to pick from. ``width`` is the length of every
+    row when they all have the same one (identity codes, digits), else -1: the join
+    then needs no per-row length look-up for it.
+    """
 
     matrix: U8  # (table rows, width)
     lengths: Ints  # (table rows,) bytes used per matrix row
     index: npt.NDArray[np.integer] | None = None
+    width: int = -1
+
+    @classmethod
+    def of(cls, values: Sequence[str]) -> Piece:
+        """A table of strings, encoded once, to pick from by index."""
+        encoded = [value.encode("utf-8") for value in values]
+        lengths = np.array([len(e) for e in encoded], np.int64)
+        width = int(lengths.max(initial=0)) or 1
+        matrix = np.zeros((len(encoded), width), np.uint8)
+        matrix[np.arange(width)[None, :] < lengths[:, None]] = np.frombuffer(
+            b"".join(encoded), np.uint8
+        )
+        same = bool(len(lengths)) and bool((lengths == lengths[0]).all())
+        return cls(matrix, lengths, None, int(lengths[0]) if same else -1)
 
     @property
     def rows(self) -> int:
@@ -38,29 +57,7 @@ class Piece:
         """Rows ``indices`` of this (unindexed) piece, without copying bytes."""
         if self.index is not None:
             raise ValueError("pick from a table, not from a picked piece")
-        return Piece(self.matrix, self.lengths, indices)
-
-
-@dataclass(frozen=True, slots=True)
-class TextTable:
-    """A small table of strings, encoded once, to pick from by index."""
-
-    matrix: U8
-    lengths: Ints
-
-    @classmethod
-    def of(cls, values: Sequence[str]) -> TextTable:
-        encoded = [value.encode("utf-8") for value in values]
-        lengths = np.array([len(e) for e in encoded], np.int64)
-        width = int(lengths.max(initial=0)) or 1
-        matrix = np.zeros((len(encoded), width), np.uint8)
-        matrix[np.arange(width)[None, :] < lengths[:, None]] = np.frombuffer(
-            b"".join(encoded), np.uint8
-        )
-        return cls(matrix, lengths)
-
-    def pick(self, indices: npt.NDArray[np.integer]) -> Piece:
-        return Piece(self.matrix, self.lengths, indices)
+        return Piece(self.matrix, self.lengths, indices, self.width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +84,14 @@ class WeightedChoice:
 
 
 def constant(value: str, rows: int) -> Piece:
-    return TextTable.of([value]).pick(np.zeros(rows, np.int64))
+    return Piece.of([value]).pick(np.zeros(rows, np.int64))
 
 
 def digits(values: npt.NDArray[np.integer], width: int) -> Piece:
     """Zero-padded decimal digits of non-negative values, ``width`` characters each."""
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
     matrix = ((values.astype(np.int64)[:, None] // powers) % 10).astype(np.uint8) + np.uint8(48)
-    return Piece(matrix, np.full(len(values), width, np.int64))
+    return Piece(matrix, np.full(len(values), width, np.int64), None, width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +111,7 @@ class DigitTable:
 
 def fixed(matrix: U8) -> Piece:
     """Every row of ``matrix`` whole: one fixed-width string per row."""
-    return Piece(matrix, np.full(matrix.shape[0], matrix.shape[1], np.int64))
+    return Piece(matrix, np.full(matrix.shape[0], matrix.shape[1], np.int64), None, matrix.shape[1])
 
 
 def table_of(array: pa.Array) -> Piece:
@@ -130,9 +127,8 @@ def table_of(array: pa.Array) -> Piece:
         width = int(lengths[0])
         start = int(offsets[0])
         matrix = data[start : start + rows * width].reshape(rows, width)
-        return Piece(matrix, lengths)
-    table = TextTable.of(array.to_pylist())
-    return Piece(table.matrix, table.lengths)
+        return Piece(matrix, lengths, None, width)
+    return Piece.of(array.to_pylist())
 
 
 _NO_INDEX = np.zeros(0, np.int64)
@@ -155,6 +151,7 @@ def join(pieces: Sequence[Piece], valid: npt.NDArray[np.bool_] | None = None) ->
             _NO_INDEX if p.index is None else np.ascontiguousarray(p.index, np.int64)
             for p in pieces
         ),
+        np.array([p.width for p in pieces], np.int64),
         present,
     )
     nulls = rows - int(np.count_nonzero(present))
@@ -177,28 +174,54 @@ def _join_kernel() -> Callable[..., tuple[npt.NDArray[np.int32], U8]]:
         matrices: tuple[U8, ...],
         lengths: tuple[Ints, ...],
         indices: tuple[Ints, ...],
+        widths: Ints,
         present: npt.NDArray[np.bool_],
     ) -> tuple[npt.NDArray[np.int32], U8]:
+        # positions are unsigned: with signed ones Numba tests every access for a
+        # negative index, which made the copy four times slower. One piece at a time
+        # (not one row at a time), so each loop keeps its piece's arrays in registers.
         rows = present.shape[0]
-        offsets = np.zeros(rows + 1, np.int32)
-        total = 0
+        sizes = np.zeros(rows, np.uint64)
+        fixed_size = np.uint64(0)  # the pieces whose rows all have the same length
+        for p in range(len(matrices)):
+            if widths[p] >= 0:
+                fixed_size += np.uint64(widths[p])
+                continue
+            length = lengths[p]
+            index = indices[p]
+            if index.shape[0]:
+                for r in range(rows):
+                    sizes[r] += np.uint64(length[np.uint64(index[r])])
+            else:
+                for r in range(rows):
+                    sizes[r] += np.uint64(length[np.uint64(r)])
+        offsets = np.empty(rows + 1, np.int32)
+        cursor = np.empty(rows, np.uint64)
+        total = np.uint64(0)
+        offsets[0] = 0
         for r in range(rows):
+            cursor[r] = total
             if present[r]:
-                for p in range(len(matrices)):
-                    i = indices[p][r] if indices[p].shape[0] else r
-                    total += lengths[p][i]
+                total += sizes[r] + fixed_size
             offsets[r + 1] = total
         data = np.empty(total, np.uint8)
-        for r in range(rows):
-            at = offsets[r]
-            if at == offsets[r + 1]:
-                continue
-            for p in range(len(matrices)):
-                i = indices[p][r] if indices[p].shape[0] else r
-                matrix = matrices[p]
-                for k in range(lengths[p][i]):
-                    data[at] = matrix[i, k]
-                    at += 1
+        for p in range(len(matrices)):
+            flat = matrices[p].ravel()
+            width = np.uint64(matrices[p].shape[1])
+            length = lengths[p]
+            index = indices[p]
+            indexed = index.shape[0] > 0
+            same = widths[p] >= 0
+            for r in range(rows):
+                if not present[r]:
+                    continue
+                i = np.uint64(index[r]) if indexed else np.uint64(r)
+                n = np.uint64(widths[p]) if same else np.uint64(length[i])
+                source = i * width
+                at = cursor[r]
+                for k in range(n):
+                    data[at + k] = flat[source + k]
+                cursor[r] = at + n
         return offsets, data
 
     return kernel
