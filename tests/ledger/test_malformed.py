@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from socialcredit.ledger import (
@@ -110,6 +110,7 @@ def test_csv_cells_of_any_shape(
         max_size=10,
     )
 )
+@example(lines=["\x1c", "\u2028", " \t"])  # not blank for JSON Lines, except the last
 def test_json_lines_of_any_shape(
     lines: list[str], tmp_path_factory: pytest.TempPathFactory, shipped_catalog: PolicyCatalog
 ) -> None:
@@ -118,8 +119,10 @@ def test_json_lines_of_any_shape(
     valid = json.dumps(dict(zip(HEADER.split(","), VALID_ROW, strict=True)), ensure_ascii=False)
     text = "\n".join([valid, *(line.replace("\n", " ") for line in lines)]) + "\n"
     path = root / "in.jsonl"
-    path.write_bytes(text.encode("utf-8", "surrogateescape"))
-    expected = sum(1 for line in text.split("\n") if line.strip())
+    content = text.encode("utf-8", "surrogateescape")
+    path.write_bytes(content)
+    # blank lines hold ASCII whitespace only: a line of "\x1c" or "\u2028" is a bad row
+    expected = sum(1 for line in content.split(b"\n") if line.strip())
     summary = _run(ledger, shipped_catalog, path)
     if summary is not None:
         _check_accounting(ledger, summary, expected)

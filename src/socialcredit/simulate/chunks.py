@@ -185,7 +185,7 @@ def subjects_table(
 @dataclass(frozen=True)
 class DrawnChunk:
     """A chunk with every random draw made; what is left is assembling the columns
-    (:meth:`build`), which uses no random numbers and so can run in another thread."""
+    (:meth:`build`), which uses no random numbers."""
 
     plan: Plan
     number: int

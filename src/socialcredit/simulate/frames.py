@@ -50,9 +50,7 @@ class Texts:
         return bool(self.before_year or self.after)
 
     @classmethod
-    @cache  # record types share authorities: format each (authority, place) once
-    def of(cls, authority: Authority, code: int) -> Texts:
-        fields = place_fields(code)
+    def of(cls, authority: Authority, fields: dict[str, str]) -> Texts:
         before_year, between, after = _frame_parts(authority.decision_ref)
         return cls(
             authority.authority.format_map(fields),
@@ -62,7 +60,6 @@ class Texts:
         )
 
 
-@cache
 def place_fields(code: int) -> dict[str, str]:
     """The names a template may use for a jurisdiction (shared by every record type)."""
     text = f"{code:06d}"
@@ -139,6 +136,8 @@ class FrameTable:
         self._authority_of = np.zeros(0, np.int64)  # authority text number per combination
         self._authority_texts: list[str] = []
         self._authority_numbers: dict[str, int] = {}
+        self._formatted: dict[tuple[Authority, int], Texts] = {}
+        self._fields: dict[int, dict[str, str]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, object]:
@@ -174,13 +173,28 @@ class FrameTable:
             has_reference,
         )
 
+    def _texts_of(self, authority: Authority, code: int) -> Texts:
+        # record types share authorities: each (authority, place) is formatted once
+        key = (authority, code)
+        texts = self._formatted.get(key)
+        if texts is None:
+            fields = self._fields.get(code)
+            if fields is None:
+                fields = self._fields[code] = place_fields(code)
+            texts = self._formatted[key] = Texts.of(authority, fields)
+        return texts
+
     def _add(self, type_index: Ints, position: Ints) -> None:
-        pairs = np.unique(type_index * len(self._codes) + position).tolist()
-        texts: list[Texts] = []
-        for pair in pairs:
-            t, p = divmod(pair, len(self._codes))
-            self._numbers[t, p] = len(self._has_reference) + len(texts)
-            texts.append(Texts.of(self._authorities[t], int(self._codes[p])))
+        new = np.zeros(self._numbers.size, np.bool_)  # marking, not a sort of the rows
+        new[type_index * len(self._codes) + position] = True
+        pairs = np.flatnonzero(new)
+        first = len(self._has_reference)
+        self._numbers.flat[pairs] = np.arange(first, first + len(pairs))
+        types, positions = np.divmod(pairs, len(self._codes))
+        texts = [
+            self._texts_of(self._authorities[t], code)
+            for t, code in zip(types.tolist(), self._codes[positions].tolist(), strict=True)
+        ]
         for part, values in zip(
             self._parts,
             ([t.before_year for t in texts], [t.between for t in texts], [t.after for t in texts]),
