@@ -40,16 +40,6 @@ def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
-def hash_strings(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
-    """A 64-bit hash of every string (nulls hash like an empty string)."""
-    array = as_array(values)
-    if len(array) == 0:
-        return np.zeros(0, np.uint64)
-    offsets, data = _buffers(array)
-    result: U64 = _kernels()[0](offsets, data, np.uint64(seed))
-    return result
-
-
 def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
     """Two hashes of each key from two different functions (FNV-1a, and a multiply-
     rotate hash), in one pass over the bytes."""
@@ -57,47 +47,43 @@ def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
     if len(array) == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
     offsets, data = _buffers(array)
-    first, second = _kernels()[2](offsets, data)
+    first, second = _kernels()[1](offsets, data)
     return first, second
 
 
-def _mix(values: U64) -> U64:
-    """SplitMix64's finaliser, vectorised (uint64 arithmetic wraps)."""
-    z = values.copy()
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def _column_hash(values: pa.Array | pa.ChunkedArray, seed: int) -> U64:
-    """A hash per value of a typed column; a null hashes apart from every value."""
-    array = as_array(values)
-    kind = array.type
-    if pa.types.is_date32(kind) or pa.types.is_int32(kind):
-        bits = pc.fill_null(array.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
-        hashed = _mix(bits.astype(np.int64).view(np.uint64) + np.uint64(seed))
-    elif pa.types.is_floating(kind):
-        numbers = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
-        numbers = numbers + 0.0  # -0.0 and 0.0 are the same amount
-        hashed = _mix(numbers.view(np.uint64) + np.uint64(seed))
-    else:
-        hashed = hash_strings(array.cast(pa.string()), seed)
-    if array.null_count:
-        nulls = array.is_null().to_numpy(zero_copy_only=False)
-        hashed[nulls] = _mix(np.array([seed ^ 0x6E756C6C], np.uint64))[0]
-    return hashed
+#: what a null hashes to, in column ``seed``: apart from every value
+_NULL_TAG = 0x6E756C6C
 
 
 def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
     """A hash of each row's fields (typed: the same row from CSV or Parquet, once
-    validated, has the same fingerprint); nulls are distinct from empty text."""
+    validated, has the same fingerprint); nulls are distinct from empty text.
+
+    Each column is folded into the running hash in one compiled pass: per row,
+    ``mix(combined * FNV_PRIME ^ hash(value, column number))``.
+    """
     rows = len(columns[0]) if columns else 0
     combined = np.full(rows, 0x5C1D_0003, np.uint64)
+    fold_text, fold_words = _kernels()[2], _kernels()[3]
     for position, column in enumerate(columns):
-        combined = _mix(combined * np.uint64(0x100000001B3) ^ _column_hash(column, position + 1))
+        seed = np.uint64(position + 1)
+        array = as_array(column)
+        nulls = (
+            array.is_null().to_numpy(zero_copy_only=False)
+            if array.null_count
+            else np.zeros(0, np.bool_)
+        )
+        kind = array.type
+        if pa.types.is_date32(kind) or pa.types.is_int32(kind):
+            bits = pc.fill_null(array.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
+            fold_words(combined, bits.astype(np.int64).view(np.uint64), nulls, seed)
+        elif pa.types.is_floating(kind):
+            numbers = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+            numbers = numbers + 0.0  # -0.0 and 0.0 are the same amount
+            fold_words(combined, numbers.view(np.uint64), nulls, seed)
+        elif rows:
+            offsets, data = _buffers(as_array(array.cast(pa.string())))
+            fold_text(combined, offsets, data, nulls, seed)
     return combined
 
 
@@ -107,33 +93,18 @@ def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     if len(array) == 0:
         return np.ones(0, np.bool_)
     offsets, data = _buffers(array)
-    valid: npt.NDArray[np.bool_] = _kernels()[1](offsets, data)
+    valid: npt.NDArray[np.bool_] = _kernels()[0](offsets, data)
     return valid
 
 
 @cache
 def _kernels() -> tuple[
-    Callable[..., U64], Callable[..., npt.NDArray[np.bool_]], Callable[..., tuple[U64, U64]]
+    Callable[..., npt.NDArray[np.bool_]],
+    Callable[..., tuple[U64, U64]],
+    Callable[..., None],
+    Callable[..., None],
 ]:
     import numba
-
-    @numba.njit(nogil=True, cache=True)
-    def hash_kernel(
-        offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8], seed: np.uint64
-    ) -> U64:
-        # FNV-1a over the bytes, then a SplitMix64 finaliser for good high bits
-        rows = offsets.shape[0] - 1
-        out = np.empty(rows, np.uint64)
-        prime = np.uint64(0x100000001B3)
-        for r in range(rows):
-            h = np.uint64(0xCBF29CE484222325) ^ seed
-            for k in range(offsets[r], offsets[r + 1]):
-                h = (h ^ np.uint64(data[k])) * prime
-            h ^= np.uint64(offsets[r + 1] - offsets[r])
-            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            out[r] = h ^ (h >> np.uint64(31))
-        return out
 
     @numba.njit(nogil=True, cache=True)
     def utf8_kernel(
@@ -194,8 +165,8 @@ def _kernels() -> tuple[
         for r in range(rows):
             h = np.uint64(0xCBF29CE484222325)
             g = np.uint64(0x27D4EB2F165667C5)
-            for k in range(offsets[r], offsets[r + 1]):
-                b = np.uint64(data[k])
+            for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
+                b = np.uint64(data[k])  # unsigned positions: no negative-index test
                 h = (h ^ b) * prime
                 g ^= (b + np.uint64(1)) * golden
                 g = ((g << np.uint64(23)) | (g >> np.uint64(41))) * other
@@ -210,4 +181,43 @@ def _kernels() -> tuple[
             second[r] = g ^ (g >> np.uint64(33))
         return first, second
 
-    return hash_kernel, utf8_kernel, pair_kernel
+    @numba.njit(nogil=True, cache=True, inline="always")
+    def mix(z: np.uint64) -> np.uint64:
+        # SplitMix64's finaliser (uint64 arithmetic wraps)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+    @numba.njit(nogil=True, cache=True)
+    def fold_text(
+        combined: U64,
+        offsets: npt.NDArray[np.int64],
+        data: npt.NDArray[np.uint8],
+        nulls: npt.NDArray[np.bool_],
+        seed: np.uint64,
+    ) -> None:
+        prime = np.uint64(0x100000001B3)
+        null_hash = mix(seed ^ np.uint64(_NULL_TAG))
+        has_nulls = nulls.shape[0] > 0
+        for r in range(combined.shape[0]):
+            if has_nulls and nulls[r]:
+                h = null_hash
+            else:
+                h = np.uint64(0xCBF29CE484222325) ^ seed  # FNV-1a
+                for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
+                    h = (h ^ np.uint64(data[k])) * prime
+                h = mix(h ^ np.uint64(offsets[r + 1] - offsets[r]))
+            combined[r] = mix(combined[r] * prime ^ h)
+
+    @numba.njit(nogil=True, cache=True)
+    def fold_words(
+        combined: U64, words: U64, nulls: npt.NDArray[np.bool_], seed: np.uint64
+    ) -> None:
+        prime = np.uint64(0x100000001B3)
+        null_hash = mix(seed ^ np.uint64(_NULL_TAG))
+        has_nulls = nulls.shape[0] > 0
+        for r in range(combined.shape[0]):
+            h = null_hash if has_nulls and nulls[r] else mix(words[r] + seed)
+            combined[r] = mix(combined[r] * prime ^ h)
+
+    return utf8_kernel, pair_kernel, fold_text, fold_words

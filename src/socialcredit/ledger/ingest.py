@@ -12,7 +12,9 @@ import datetime as dt
 import json
 import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -24,11 +26,12 @@ import pyarrow as pa
 from socialcredit.ledger.columns import Problems
 from socialcredit.ledger.errors import UnusableInputError
 from socialcredit.ledger.hashing import fingerprints, record_keys
-from socialcredit.ledger.keys import KeyIndex, Run, entries
+from socialcredit.ledger.keys import KeyIndex, Lookup, Run, entries
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 from socialcredit.ledger.store import Ledger
 from socialcredit.ledger.validate import (
+    Checked,
     TypeResolver,
     check_records,
     check_subjects,
@@ -149,6 +152,32 @@ def _first_of_each_key(
     return is_first, leader
 
 
+#: chunks checked at once (each in its own thread) ahead of the one being committed
+PREPARING_THREADS = 2
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The keys of a chunk's rows, their sort order, and what the ledger holds of them."""
+
+    key1: npt.NDArray[np.uint64]
+    key2: npt.NDArray[np.uint64]
+    fingerprint: npt.NDArray[np.uint64]
+    order: npt.NDArray[np.intp]
+    stored: Lookup  # in the ledger before this batch
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A chunk as read and checked, before it meets the rest of its batch."""
+
+    path: Path
+    raw: RawBatch
+    checked: Checked | None  # None: no rows (only lines that could not be parsed)
+    keys: _Keys | None = None
+    subjects: _Keys | None = None  # records: the keys of their subjects
+
+
 @dataclass
 class _Batch:
     """The state of one command's batch while its files stream through."""
@@ -170,51 +199,87 @@ class _Batch:
     new_subjects: list[pa.Table] = field(default_factory=list)
 
     def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
-        for source in sources:
-            columns_checked = source.format != "jsonl"
-            for raw in batches(source):
-                if not columns_checked and raw.table.num_rows:
-                    names = tuple(raw.table.column_names)
-                    self.summary.warnings += check_columns(source, self.layout, names)
-                    columns_checked = True
-                for unparsed in raw.unparsed:
-                    self._reject_unparsed(source.path, unparsed)
-                if raw.table.num_rows:
-                    accepted = self._process(source.path, raw)
-                    if accepted.num_rows:
-                        yield from accepted.to_batches()
-                if self.progress is not None:
-                    self.progress(raw.table.num_rows + len(raw.unparsed))
-            if not columns_checked:  # a JSON Lines file without one parsable row
-                check_columns(source, self.layout, ())
+        # chunks are checked in worker threads (what needs no state of the batch),
+        # then committed in order here (duplicates against the batch so far); the
+        # kernels and Arrow release the GIL, so two chunks are checked at once
+        with ThreadPoolExecutor(max_workers=PREPARING_THREADS) as pool:
+            for source in sources:
+                columns_checked = source.format != "jsonl"
+                prepared: deque[Future[_Prepared]] = deque()
+                for raw in batches(source):
+                    if not columns_checked and raw.table.num_rows:
+                        names = tuple(raw.table.column_names)
+                        self.summary.warnings += check_columns(source, self.layout, names)
+                        columns_checked = True
+                    prepared.append(pool.submit(self._prepare, source.path, raw))
+                    if len(prepared) > PREPARING_THREADS:
+                        yield from self._commit(prepared.popleft().result())
+                while prepared:
+                    yield from self._commit(prepared.popleft().result())
+                if not columns_checked:  # a JSON Lines file without one parsable row
+                    check_columns(source, self.layout, ())
 
-    def _reject_unparsed(self, path: Path, unparsed: Unparsed) -> None:
-        self.quarantine.write(path, unparsed.row, [unparsed.reason], unparsed.text)
-        self.summary.rejected += 1
-
-    def _process(self, path: Path, raw: RawBatch) -> pa.Table:
+    def _prepare(self, path: Path, raw: RawBatch) -> _Prepared:
+        """Everything about a chunk that does not depend on the chunks before it."""
+        if not raw.table.num_rows:
+            return _Prepared(path, raw, None)
         if self.layout is RECORDS:
             if self.resolver is None:
                 raise ValueError("ingesting records needs the policy catalog")
             checked = check_records(raw.table, self.resolver, self.today)
         else:
             checked = check_subjects(raw.table, self.today)
-        table, problems = checked.table, checked.problems
+        table = checked.table
         key1, key2 = record_keys(table.column(self.layout.key))
         order = np.argsort(key1, kind="stable")  # shared by every look-up of these keys
         fingerprint = fingerprints([table.column(c) for c in self.layout.content])
-        subjects = self._unknown_subjects(table, problems) if self.layout is RECORDS else None
-        duplicate, accepted = self._deduplicate(key1, key2, fingerprint, order, problems)
+        keys = _Keys(
+            key1, key2, fingerprint, order, self.index.lookup(key1, key2, fingerprint, order)
+        )
+        subjects = None
+        if self.layout is RECORDS:
+            if self.subject_index is None:
+                raise ValueError("ingesting records needs the subject registry")
+            s1, s2 = record_keys(table.column("subject_id"))
+            zero = np.zeros(len(s1), np.uint64)
+            s_order = np.argsort(s1, kind="stable")
+            registered = self.subject_index.lookup(s1, s2, zero, s_order)
+            subjects = _Keys(s1, s2, zero, s_order, registered)
+        return _Prepared(path, raw, checked, keys, subjects)
+
+    def _commit(self, prepared: _Prepared) -> Iterator[pa.RecordBatch]:
+        raw = prepared.raw
+        for unparsed in raw.unparsed:
+            self._reject_unparsed(prepared.path, unparsed)
+        if prepared.checked is not None:
+            accepted = self._process(prepared)
+            if accepted.num_rows:
+                yield from accepted.to_batches()
+        if self.progress is not None:
+            self.progress(raw.table.num_rows + len(raw.unparsed))
+
+    def _reject_unparsed(self, path: Path, unparsed: Unparsed) -> None:
+        self.quarantine.write(path, unparsed.row, [unparsed.reason], unparsed.text)
+        self.summary.rejected += 1
+
+    def _process(self, prepared: _Prepared) -> pa.Table:
+        checked, keys, raw, path = prepared.checked, prepared.keys, prepared.raw, prepared.path
+        if checked is None or keys is None:
+            raise ValueError("a chunk without rows has nothing to process")
+        table, problems = checked.table, checked.problems
+        key1, key2, fingerprint, order = keys.key1, keys.key2, keys.fingerprint, keys.order
+        unknown = self._unknown_subjects(table, prepared.subjects, problems)
+        duplicate, accepted = self._deduplicate(keys, problems)
         if self.layout is RECORDS:
             self._check_revokes(table, key1, key2, accepted, problems)
         rejected = problems.failed
         duplicate &= ~rejected
         accepted &= ~rejected
-        if subjects is not None and self.register_unknown:
+        if unknown is not None and prepared.subjects is not None and self.register_unknown:
             # only subjects of rows that are kept (accepted, or already in the ledger)
-            unknown, subject_key1, subject_key2 = subjects
             kept = unknown & (accepted | duplicate)
-            self._register_subjects(table, checked.kind, subject_key1, subject_key2, kept)
+            subject = prepared.subjects
+            self._register_subjects(table, checked.kind, subject.key1, subject.key2, kept)
         if rejected.any():
             rows = np.flatnonzero(rejected)
             for row, content in zip(rows.tolist(), raw.table.take(rows).to_pylist(), strict=True):
@@ -233,17 +298,16 @@ class _Batch:
         )
 
     def _unknown_subjects(
-        self, table: pa.Table, problems: Problems
-    ) -> tuple[Mask, npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-        """Rows whose subject is not registered (a problem unless --register-unknown),
-        with the subject keys of every row."""
-        if self.subject_index is None:
-            raise ValueError("ingesting records needs the subject registry")
-        key1, key2 = record_keys(table.column("subject_id"))
-        zero = np.zeros(len(key1), np.uint64)
-        order = np.argsort(key1, kind="stable")
-        known = self.subject_index.lookup(key1, key2, zero, order).found
-        known |= self.pending_subjects.lookup(key1, key2, zero, order).found
+        self, table: pa.Table, subjects: _Keys | None, problems: Problems
+    ) -> Mask | None:
+        """Rows whose subject is not registered (a problem unless --register-unknown)."""
+        if subjects is None:
+            return None
+        zero = subjects.fingerprint
+        known = (
+            subjects.stored.found
+            | self.pending_subjects.lookup(subjects.key1, subjects.key2, zero, subjects.order).found
+        )
         unknown: Mask = ~known & table.column("subject_id").is_valid().to_numpy(
             zero_copy_only=False
         )
@@ -252,7 +316,7 @@ class _Batch:
                 unknown & ~problems.failed,
                 "subject_id: not registered (register it first, or ingest with --register-unknown)",
             )
-        return unknown, key1, key2
+        return unknown
 
     def _register_subjects(
         self,
@@ -300,17 +364,11 @@ class _Batch:
             lambda row: f"revokes: no record {revokes[row].as_py()!r} in the ledger or this batch",
         )
 
-    def _deduplicate(
-        self,
-        key1: npt.NDArray[np.uint64],
-        key2: npt.NDArray[np.uint64],
-        fingerprint: npt.NDArray[np.uint64],
-        order: npt.NDArray[np.intp],
-        problems: Problems,
-    ) -> tuple[Mask, Mask]:
+    def _deduplicate(self, keys: _Keys, problems: Problems) -> tuple[Mask, Mask]:
         """(duplicates, accepted) among the rows without problems; conflicts become problems."""
+        key1, key2, fingerprint, order = keys.key1, keys.key2, keys.fingerprint, keys.order
         ok = ~problems.failed
-        stored = self.index.lookup(key1, key2, fingerprint, order)
+        stored = keys.stored
         earlier = self.pending.lookup(key1, key2, fingerprint, order)
         duplicate = ok & ((stored.found & stored.same) | (earlier.found & earlier.same))
         name = self.layout.key

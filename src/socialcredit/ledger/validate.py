@@ -37,16 +37,31 @@ class Checked:
     kind: pa.Array  # "person" / "organisation" from the identity code (null if invalid)
 
 
-def _identity(subject_id: pa.Array, problems: Problems, today: dt.date) -> pa.Array:
-    """Normalised IDs (uppercase x); reasons for invalid ones; the kind of each."""
+#: kind codes of :func:`_identity`
+NO_KIND, PERSON, ORGANISATION = 0, 1, 2
+
+
+def _identity(
+    subject_id: pa.Array, problems: Problems, today: dt.date
+) -> tuple[pa.Array, npt.NDArray[np.int8]]:
+    """The kind of each ID ("person" / "organisation", null when invalid), as text and
+    as codes (NO_KIND, PERSON, ORGANISATION); reasons for invalid ones."""
     checked = validate_array(subject_id, today=today)
-    invalid = ~checked.valid.to_numpy(zero_copy_only=False)
-    invalid &= ~subject_id.is_null().to_numpy(zero_copy_only=False)  # reported as missing
+    valid = checked.valid.to_numpy(zero_copy_only=False)
+    invalid = ~valid & ~subject_id.is_null().to_numpy(zero_copy_only=False)  # else: missing
     messages = checked.messages() if invalid.any() else None
     if messages is not None:
         problems.add(invalid, lambda row: f"subject_id: {messages[row].as_py()}")
-    kind = checked.kind.cast(pa.string())
-    return pc.if_else(checked.valid, kind, pa.nulls(len(kind), pa.string()))
+    names = checked.kind.dictionary.to_pylist()
+    indices = pc.fill_null(checked.kind.indices, -1).to_numpy(zero_copy_only=False)
+    by_index = np.array(
+        [PERSON if n == "person" else ORGANISATION for n in names] + [NO_KIND], np.int8
+    )
+    codes = np.where(valid, by_index[indices], NO_KIND).astype(np.int8)
+    kind = pc.if_else(
+        checked.valid, checked.kind.cast(pa.string()), pa.nulls(len(valid), pa.string())
+    )
+    return kind, codes
 
 
 @cache
@@ -54,9 +69,12 @@ def _known_region(code: str) -> bool:
     return code.isdigit() and len(code) == 6 and region_table().get(code) is not None
 
 
-def _regions(values: pa.Array, name: str, problems: Problems) -> Mask:
-    """Rows whose value is a known 6-digit administrative division code."""
-    encoded = pc.dictionary_encode(values)
+def _regions(
+    values: pa.Array, name: str, problems: Problems, encoded: pa.DictionaryArray | None = None
+) -> Mask:
+    """Rows whose value is a known 6-digit administrative division code (``encoded``:
+    ``values`` dictionary-encoded, when the caller has it)."""
+    encoded = pc.dictionary_encode(values) if encoded is None else encoded
     known_by_code = np.array(
         [_known_region(str(code)) for code in encoded.dictionary.to_pylist()] or [False],
         np.bool_,
@@ -83,6 +101,12 @@ class _TypeTable:
     high: npt.NDArray[np.float64]
 
 
+#: a definition as the checks use it: found, person, organisation, needs a decision
+#: reference, needs an amount, amount minimum, amount maximum
+_Flags = tuple[bool, bool, bool, bool, bool, float, float]
+_NOT_FOUND: _Flags = (False, False, False, False, False, -np.inf, np.inf)
+
+
 class TypeResolver:
     """The record-type definition in force for (jurisdiction, record type), cached for
     a batch: the same few thousand pairs recur in every chunk."""
@@ -92,41 +116,72 @@ class TypeResolver:
         # the record types in force depend only on which overlays apply: compose each
         # combination of overlays once, not once per jurisdiction
         self._by_overlays: dict[tuple[int, ...], dict[str, RecordType]] = {}
-        self._pairs: dict[tuple[str, str], RecordType | None] = {}
+        self._pairs: dict[tuple[str, str], _Flags] = {}
 
     def definition(self, jurisdiction: str, record_type: str) -> RecordType | None:
+        overlays = tuple(id(o) for o in self.catalog.overlays_for(jurisdiction))
+        types = self._by_overlays.get(overlays)
+        if types is None:
+            types = dict(self.catalog.effective(jurisdiction).record_types)
+            self._by_overlays[overlays] = types
+        return types.get(record_type)
+
+    def flags(self, jurisdiction: str, record_type: str) -> _Flags:
         key = (jurisdiction, record_type)
-        if key not in self._pairs:
-            overlays = tuple(id(o) for o in self.catalog.overlays_for(jurisdiction))
-            types = self._by_overlays.get(overlays)
-            if types is None:
-                types = dict(self.catalog.effective(jurisdiction).record_types)
-                self._by_overlays[overlays] = types
-            self._pairs[key] = types.get(record_type)
-        return self._pairs[key]
+        found = self._pairs.get(key)
+        if found is None:
+            d = self.definition(jurisdiction, record_type)
+            found = _NOT_FOUND
+            if d is not None:
+                found = (
+                    True,
+                    "person" in d.subject_kinds,
+                    "organisation" in d.subject_kinds,
+                    d.is_negative or d.requires_decision_ref,
+                    d.points_per_unit is not None,
+                    d.amount_min if d.amount_min is not None else -np.inf,
+                    d.amount_max if d.amount_max is not None else np.inf,
+                )
+            self._pairs[key] = found
+        return found
 
 
 def _type_table(pairs: list[tuple[str, str]], resolver: TypeResolver) -> _TypeTable:
-    definitions = [resolver.definition(j, t) for j, t in pairs]
-
-    def flags(test: object) -> Mask:
-        return np.array([d is not None and bool(test(d)) for d in definitions] or [False])  # type: ignore[operator]
-
+    rows = [resolver.flags(j, t) for j, t in pairs] or [_NOT_FOUND]
+    found, person, organisation, negative, needs_amount, low, high = zip(*rows, strict=True)
     return _TypeTable(
-        found=np.array([d is not None for d in definitions] or [False]),
-        person=flags(lambda d: "person" in d.subject_kinds),
-        organisation=flags(lambda d: "organisation" in d.subject_kinds),
-        negative=flags(lambda d: d.is_negative or d.requires_decision_ref),
-        needs_amount=flags(lambda d: d.points_per_unit is not None),
-        low=np.array(
-            [d.amount_min if d and d.amount_min is not None else -np.inf for d in definitions]
-            or [-np.inf]
-        ),
-        high=np.array(
-            [d.amount_max if d and d.amount_max is not None else np.inf for d in definitions]
-            or [np.inf]
-        ),
+        found=np.array(found, np.bool_),
+        person=np.array(person, np.bool_),
+        organisation=np.array(organisation, np.bool_),
+        negative=np.array(negative, np.bool_),
+        needs_amount=np.array(needs_amount, np.bool_),
+        low=np.array(low, np.float64),
+        high=np.array(high, np.float64),
     )
+
+
+def _pairs(
+    jurisdiction: pa.DictionaryArray, record_type: pa.DictionaryArray
+) -> tuple[list[tuple[str, str]], npt.NDArray[np.int64]]:
+    """The distinct (jurisdiction, record type) pairs, and each row's pair number
+    (null values count as "")."""
+    places = [str(v) for v in jurisdiction.dictionary.to_pylist()] + [""]
+    types = [str(v) for v in record_type.dictionary.to_pylist()] + [""]
+    place = pc.fill_null(jurisdiction.indices, len(places) - 1).to_numpy(zero_copy_only=False)
+    kind = pc.fill_null(record_type.indices, len(types) - 1).to_numpy(zero_copy_only=False)
+    combined = place.astype(np.int64) * len(types) + kind
+    space = len(places) * len(types)
+    if space <= max(4 * len(combined), 1 << 16):  # by marking: linear, no sort
+        used = np.zeros(space, np.bool_)
+        used[combined] = True
+        unique = np.flatnonzero(used)
+        number = np.zeros(space, np.int64)
+        number[unique] = np.arange(len(unique))
+        pair = number[combined]
+    else:
+        unique, pair = np.unique(combined, return_inverse=True)
+    pairs = [(places[c // len(types)], types[c % len(types)]) for c in unique.tolist()]
+    return pairs, pair.astype(np.int64)
 
 
 def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: dt.date) -> Checked:
@@ -151,17 +206,13 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
     for name in RECORDS.required:
         col.required(get(name), rows, name, problems)
     typed["subject_id"] = pc.ascii_upper(typed["subject_id"])
-    kind = _identity(typed["subject_id"], problems, today)
-    known = _regions(typed["jurisdiction"], "jurisdiction", problems)
+    kind, kinds = _identity(typed["subject_id"], problems, today)
+    places = pc.dictionary_encode(typed["jurisdiction"])
+    known = _regions(typed["jurisdiction"], "jurisdiction", problems, places)
 
     # the record type, looked up in the effective policy of each distinct jurisdiction
-    pair_keys = pc.binary_join_element_wise(
-        pc.fill_null(typed["jurisdiction"], ""), pc.fill_null(typed["record_type"], ""), "|"
-    )
-    encoded = pc.dictionary_encode(pair_keys)
-    pairs = [tuple(str(p).split("|", 1)) for p in encoded.dictionary.to_pylist()]
-    table = _type_table([(j, t) for j, t in pairs], resolver)
-    pair = encoded.indices.to_numpy(zero_copy_only=False)
+    pairs, pair = _pairs(places, pc.dictionary_encode(typed["record_type"]))
+    table = _type_table(pairs, resolver)
     has_type = known & ~typed["record_type"].is_null().to_numpy(zero_copy_only=False)
     unknown_type = has_type & ~table.found[pair]
     problems.add(
@@ -172,15 +223,14 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
         ),
     )
     defined = has_type & table.found[pair]
-    kinds = kind.to_numpy(zero_copy_only=False)
     wrong_kind = defined & (
-        ((kinds == "person") & ~table.person[pair])
-        | ((kinds == "organisation") & ~table.organisation[pair])
+        ((kinds == PERSON) & ~table.person[pair])
+        | ((kinds == ORGANISATION) & ~table.organisation[pair])
     )
     problems.add(
         wrong_kind,
         lambda row: (
-            f"subject_id: {'an' if kinds[row] == 'organisation' else 'a'} {kinds[row]} "
+            f"subject_id: {'an organisation' if kinds[row] == ORGANISATION else 'a person'} "
             f"cannot have a {typed['record_type'][row].as_py()} record"
         ),
     )
@@ -234,7 +284,7 @@ def check_subjects(raw: pa.Table, today: dt.date) -> Checked:
     for name in SUBJECTS.required:
         col.required(get(name), rows, name, problems)
     typed["subject_id"] = pc.ascii_upper(typed["subject_id"])
-    kind = _identity(typed["subject_id"], problems, today)
+    kind, _ = _identity(typed["subject_id"], problems, today)
     _regions(typed["region"], "region", problems)
     given = typed["kind"].to_numpy(zero_copy_only=False)
     derived = kind.to_numpy(zero_copy_only=False)
