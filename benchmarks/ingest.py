@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,20 +31,23 @@ AS_OF = dt.date(2026, 6, 30)
 
 
 def ingest_speed(people: int = 1_500_000) -> tuple[int, float, float, float]:
-    """(records, Parquet records/s, floor records/s, CSV rows/s)."""
+    """(records, Parquet records/s, floor records/s, CSV rows/s), each the best of
+    three (the machine is shared and noisy), into new ledgers."""
     catalog = load_catalog(shipped_policy_dir())
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(GenerateOptions(people=people, seed=4, out=root / "gen", as_of=AS_OF), catalog)
         records = root / "gen" / "records.parquet"
         rows = pq.read_metadata(records).num_rows
-        start = time.perf_counter()
-        pq.write_table(pq.read_table(records), root / "floor.parquet")
-        floor = rows / (time.perf_counter() - start)
-        parquet = rows / _timed_ingest(root / "data", root / "gen", records, catalog)
+        floor = rows / min(_floor_seconds(records, root / "floor.parquet") for _ in range(3))
+        parquet = rows / min(
+            _timed_ingest(root / f"data{n}", root / "gen", records, catalog) for n in range(3)
+        )
         csv = root / "records.csv"
         pacsv.write_csv(pq.read_table(records), csv)
-        csv_speed = rows / _timed_ingest(root / "csv", root / "gen", csv, catalog)
+        csv_speed = rows / min(
+            _timed_ingest(root / f"csv{n}", root / "gen", csv, catalog) for n in range(3)
+        )
     return rows, parquet, floor, csv_speed
 
 
@@ -56,6 +60,70 @@ def _timed_ingest(data: Path, generated: Path, records: Path, catalog: PolicyCat
     seconds = time.perf_counter() - start
     assert summary.rejected == 0, summary
     return seconds
+
+
+def _floor_seconds(records: Path, out: Path) -> float:
+    """A bare pyarrow read of ``records`` plus a bare Parquet write of it."""
+    start = time.perf_counter()
+    pq.write_table(pq.read_table(records), out)
+    return time.perf_counter() - start
+
+
+class PeakAnonymousMemory:
+    """The peak of this process's anonymous resident memory (RssAnon), sampled in a
+    thread: unlike VmHWM, it leaves out the pages of memory-mapped files (key-index
+    runs), which the kernel can drop at any time."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakAnonymousMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            with open("/proc/self/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("RssAnon:"):
+                        self.peak_mb = max(self.peak_mb, int(line.split()[1]) / 1024)
+
+
+def large_ledger_ingest(
+    existing_people: int = 37_000_000, people: int = 1_500_000
+) -> tuple[int, int, float, float, float]:
+    """(ledger rows before, records, records/s, floor records/s, peak anonymous MB):
+    the generator's output for ``people`` ingested end to end into a ledger that
+    already holds the records of ``existing_people`` (about 50 million) and their
+    registry; the memory peak covers building that ledger too."""
+    catalog = load_catalog(shipped_policy_dir())
+    with tempfile.TemporaryDirectory() as tmp, PeakAnonymousMemory() as memory:
+        root = Path(tmp)
+        ledger, _ = Ledger.init(root / "data")
+        for name, count, seed in (("existing", existing_people, 5), ("batch", people, 6)):
+            generate(
+                GenerateOptions(people=count, seed=seed, out=root / name, as_of=AS_OF), catalog
+            )
+            run_batch(
+                ledger, SUBJECTS, [open_input(root / name / "subjects.parquet")], catalog=None
+            )
+        existing = root / "existing" / "records.parquet"
+        run_batch(ledger, RECORDS, [open_input(existing)], catalog=catalog)
+        before = ledger.key_index(RECORDS).rows
+        records = root / "batch" / "records.parquet"
+        rows = pq.read_metadata(records).num_rows
+        floor = rows / min(_floor_seconds(records, root / "floor.parquet") for _ in range(3))
+        start = time.perf_counter()
+        summary = run_batch(ledger, RECORDS, [open_input(records)], catalog=catalog)
+        speed = rows / (time.perf_counter() - start)
+        assert summary.accepted == rows, summary
+    return before, rows, speed, floor, memory.peak_mb
 
 
 def duplicate_check_seconds(ledger_rows: int, batch: int = 1_000_000) -> float:
@@ -91,6 +159,12 @@ def main() -> bool:
     print(
         f"ingest (CSV): {csv / 1e6:.2f} M rows/s; target >= {CSV_TARGET / 1e6:.0f} M/s: "
         + ("met" if csv_met else "MISSED")
+    )
+    before, batch, speed, large_floor, peak = large_ledger_ingest()
+    print(
+        f"ingest (Parquet, {batch:,} records) into a ledger of {before:,} records: "
+        f"{speed / 1e6:.2f} M records/s, {large_floor / speed:.1f}x the floor "
+        f"({large_floor / 1e6:.2f} M/s); peak anonymous memory {peak:,.0f} MB"
     )
     small, large = duplicate_check_seconds(5_000_000), duplicate_check_seconds(50_000_000)
     flat = large < 3 * small

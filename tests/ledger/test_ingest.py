@@ -97,7 +97,10 @@ def test_repeats_within_a_batch(
     batch = pa.concat_tables([records, records.slice(0, 3), changed])
     summary = ingest(registered, shipped_catalog, _write(batch, tmp_path / "r.parquet"))
     assert (summary.accepted, summary.duplicates, summary.rejected) == (10, 3, 1)
-    assert "conflict" in _quarantine(summary.quarantine)[0]["reasons"][0]
+    # the reason names the earlier row by its row number in the file
+    assert _quarantine(summary.quarantine)[0]["reasons"] == [
+        "record_id: repeats row 1 of this file with different content (conflict)"
+    ]
     assert _quarantine(summary.quarantine)[0]["row"] == 14
 
 

@@ -5,10 +5,22 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
+import socialcredit.ledger.keys as keys_module
+import socialcredit.ledger.readers as readers_module
 from socialcredit.ledger import RECORDS, Ledger
 from socialcredit.ledger.hashing import fingerprints, record_keys
-from socialcredit.ledger.keys import MAX_RUNS, KeyIndex, Run, entries
+from socialcredit.ledger.keys import (
+    MAX_RUNS,
+    KeyIndex,
+    PendingKeys,
+    Run,
+    entries,
+    lower_bounds,
+    merge_runs,
+    merge_to,
+)
 from socialcredit.policy import PolicyCatalog
 from tests.ledger.conftest import ingest, records_table, stored
 
@@ -88,3 +100,106 @@ def test_runs_stay_few_and_an_interrupted_merge_is_cleaned_up(tmp_path: Path) ->
     assert reopened.run_count == 1
     assert reopened.rows == 1000
     assert sorted(p.name for p in tmp_path.glob("run-*.npy")) == ["run-1-100.npy"]
+
+
+def _random_runs(rng: np.random.Generator, sizes: list[int]) -> list[Run]:
+    runs = []
+    for size in sizes:
+        keys = rng.integers(0, 50, (3, size), dtype=np.uint64)  # many equal key1
+        runs.append(entries(keys[0], keys[1], keys[2]))
+    return runs
+
+
+def test_merge_on_disk_in_small_blocks_matches_the_merge_in_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    runs = _random_runs(rng, [1000, 0, 37, 2500])
+    merge_to(tmp_path / "run-1.npy", runs, block=16)
+    merged = np.load(tmp_path / "run-1.npy")
+    assert merged.shape == (3, 3537)
+    assert (np.diff(merged[0].astype(np.int64)) >= 0).all()
+    # the same entries as the in-memory merge (order among equal key1 may differ)
+    expected = merge_runs(runs)
+    assert sorted(map(tuple, merged.T.tolist())) == sorted(map(tuple, expected.T.tolist()))
+    assert not list(tmp_path.glob("*.tmp"))
+    merge_to(tmp_path / "empty.npy", [])
+    assert np.load(tmp_path / "empty.npy").shape == (3, 0)
+
+
+def test_pending_keys_spill_to_disk_and_answer_as_in_memory(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    runs = [entries(*rng.integers(0, 2**63, (3, 40), dtype=np.uint64)) for _ in range(9)]
+    spilled = PendingKeys(tmp_path / "batch.1" / "records", spill=100)
+    held = KeyIndex.in_memory()
+    for run in runs:
+        spilled.hold(run)
+        held.hold(run)
+    assert spilled.rows == held.rows == 360
+    assert list((tmp_path / "batch.1" / "records").glob("run-*.npy"))  # it did spill
+    probe = np.concatenate([runs[0][:, :5], rng.integers(0, 2**63, (3, 5), dtype=np.uint64)], 1)
+    a, b = spilled.lookup(*probe), held.lookup(*probe)
+    assert a.found.tolist() == b.found.tolist() == [True] * 5 + [False] * 5
+    assert a.same.tolist() == b.same.tolist()
+    assert np.array_equal(merge_runs(spilled.runs()), held.merged())
+    spilled.discard()
+    assert not (tmp_path / "batch.1").exists()
+
+
+def test_a_batch_larger_than_the_spill_threshold_lands_whole(
+    ledger: Ledger,
+    generated: Path,
+    shipped_catalog: PolicyCatalog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(keys_module, "SPILL_ENTRIES", 1000)
+    monkeypatch.setattr(readers_module, "BATCH_ROWS", 700)
+    summary = ingest(ledger, shipped_catalog, generated / "records.parquet", register_unknown=True)
+    rows = records_table(generated).num_rows
+    assert (summary.accepted, summary.rejected) == (rows, 0)
+    index = ledger.key_index(RECORDS)
+    assert index.rows == rows
+    again = ingest(ledger, shipped_catalog, generated / "records.parquet", register_unknown=True)
+    assert (again.accepted, again.duplicates) == (0, rows)
+    assert not any((ledger.root / "pending").iterdir())  # it spilled; all removed
+
+
+def test_spilled_keys_of_a_dead_batch_are_removed(ledger: Ledger) -> None:
+    dead = ledger.root / "pending" / "20260101T000000-deadbeef.999999999" / "records"
+    dead.mkdir(parents=True)
+    (dead / "run-1.npy").write_bytes(b"")
+    alive = ledger.pending_path("20260101T000000-cafecafe", RECORDS)
+    alive.mkdir(parents=True)
+    ledger.clean_interrupted()
+    assert not dead.parent.exists()
+    assert alive.exists()
+
+
+@pytest.mark.parametrize(("size", "needles"), [(1, 5), (10, 100), (1000, 10), (50_000, 50_000)])
+def test_lower_bounds_agree_with_searchsorted(size: int, needles: int) -> None:
+    rng = np.random.default_rng(size)
+    keys = np.sort(rng.integers(0, 2**64 - 1, size, dtype=np.uint64))
+    keys[size // 2 : size // 2 + 3] = keys[size // 2]  # equal keys
+    keys = np.sort(keys)
+    queries = np.sort(
+        np.concatenate(
+            [
+                rng.integers(0, 2**64 - 1, needles, dtype=np.uint64),
+                keys[: min(size, needles)],  # present ones
+                np.array([0, 2**64 - 1], np.uint64),  # the extremes
+            ]
+        )
+    )
+    assert np.array_equal(lower_bounds(keys, queries), np.searchsorted(keys, queries, "left"))
+    assert len(lower_bounds(keys[:0], queries)) == len(queries)
+
+
+def test_entries_sharing_key1_are_told_apart_by_key2(tmp_path: Path) -> None:
+    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    shared = np.array([7, 7, 7, 9], np.uint64)
+    index.add(1, entries(shared, np.array([1, 2, 3, 1], np.uint64), np.arange(4, dtype=np.uint64)))
+    found = index.lookup(
+        np.array([7, 7, 7, 9, 8], np.uint64),
+        np.array([3, 4, 2, 1, 1], np.uint64),
+        np.array([2, 0, 0, 0, 0], np.uint64),
+    )
+    assert found.found.tolist() == [True, False, True, True, False]
+    assert found.same.tolist() == [True, False, False, False, False]

@@ -51,10 +51,6 @@ def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
     return first, second
 
 
-#: what a null hashes to, in column ``seed``: apart from every value
-_NULL_TAG = 0x6E756C6C
-
-
 def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
     """A hash of each row's fields (typed: the same row from CSV or Parquet, once
     validated, has the same fingerprint); nulls are distinct from empty text.
@@ -64,9 +60,11 @@ def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
     """
     rows = len(columns[0]) if columns else 0
     combined = np.full(rows, 0x5C1D_0003, np.uint64)
-    fold_text, fold_words = _kernels()[2], _kernels()[3]
+    fold = _kernels()[2]
+    no_text = (np.zeros(0, np.int64), np.zeros(0, np.uint8))
     for position, column in enumerate(columns):
         seed = np.uint64(position + 1)
+        null_hash = _mix(np.array([seed ^ np.uint64(0x6E756C6C)], np.uint64))[0]
         array = as_array(column)
         nulls = (
             array.is_null().to_numpy(zero_copy_only=False)
@@ -76,15 +74,27 @@ def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
         kind = array.type
         if pa.types.is_date32(kind) or pa.types.is_int32(kind):
             bits = pc.fill_null(array.cast(pa.int32()), 0).to_numpy(zero_copy_only=False)
-            fold_words(combined, bits.astype(np.int64).view(np.uint64), nulls, seed)
+            words = bits.astype(np.int64).view(np.uint64)
+            fold(combined, *no_text, words, nulls, seed, null_hash)
         elif pa.types.is_floating(kind):
             numbers = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
             numbers = numbers + 0.0  # -0.0 and 0.0 are the same amount
-            fold_words(combined, numbers.view(np.uint64), nulls, seed)
+            fold(combined, *no_text, numbers.view(np.uint64), nulls, seed, null_hash)
         elif rows:
             offsets, data = _buffers(as_array(array.cast(pa.string())))
-            fold_text(combined, offsets, data, nulls, seed)
+            fold(combined, offsets, data, np.zeros(0, np.uint64), nulls, seed, null_hash)
     return combined
+
+
+def _mix(values: U64) -> U64:
+    """SplitMix64's finaliser, vectorised (uint64 arithmetic wraps)."""
+    z = values.copy()
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
 
 
 def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
@@ -101,7 +111,6 @@ def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
 def _kernels() -> tuple[
     Callable[..., npt.NDArray[np.bool_]],
     Callable[..., tuple[U64, U64]],
-    Callable[..., None],
     Callable[..., None],
 ]:
     import numba
@@ -181,43 +190,42 @@ def _kernels() -> tuple[
             second[r] = g ^ (g >> np.uint64(33))
         return first, second
 
-    @numba.njit(nogil=True, cache=True, inline="always")
-    def mix(z: np.uint64) -> np.uint64:
-        # SplitMix64's finaliser (uint64 arithmetic wraps)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
+    # this kernel references no other compiled function (a closure over one makes
+    # Numba compile it again in every process instead of using its cache), so the
+    # SplitMix64 finaliser is written out where it is used
     @numba.njit(nogil=True, cache=True)
-    def fold_text(
+    def fold(
         combined: U64,
         offsets: npt.NDArray[np.int64],
         data: npt.NDArray[np.uint8],
+        words: U64,
         nulls: npt.NDArray[np.bool_],
         seed: np.uint64,
+        null_hash: np.uint64,
     ) -> None:
+        # one column into the running hash: text (offsets and data) or 64-bit words
         prime = np.uint64(0x100000001B3)
-        null_hash = mix(seed ^ np.uint64(_NULL_TAG))
+        m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+        s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)
+        text = offsets.shape[0] > 0
         has_nulls = nulls.shape[0] > 0
         for r in range(combined.shape[0]):
             if has_nulls and nulls[r]:
                 h = null_hash
             else:
-                h = np.uint64(0xCBF29CE484222325) ^ seed  # FNV-1a
-                for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
-                    h = (h ^ np.uint64(data[k])) * prime
-                h = mix(h ^ np.uint64(offsets[r + 1] - offsets[r]))
-            combined[r] = mix(combined[r] * prime ^ h)
+                if text:
+                    h = np.uint64(0xCBF29CE484222325) ^ seed  # FNV-1a, then the length
+                    for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
+                        h = (h ^ np.uint64(data[k])) * prime
+                    h ^= np.uint64(offsets[r + 1] - offsets[r])
+                else:
+                    h = words[r] + seed
+                h = (h ^ (h >> s30)) * m1
+                h = (h ^ (h >> s27)) * m2
+                h ^= h >> s31
+            z = combined[r] * prime ^ h
+            z = (z ^ (z >> s30)) * m1
+            z = (z ^ (z >> s27)) * m2
+            combined[r] = z ^ (z >> s31)
 
-    @numba.njit(nogil=True, cache=True)
-    def fold_words(
-        combined: U64, words: U64, nulls: npt.NDArray[np.bool_], seed: np.uint64
-    ) -> None:
-        prime = np.uint64(0x100000001B3)
-        null_hash = mix(seed ^ np.uint64(_NULL_TAG))
-        has_nulls = nulls.shape[0] > 0
-        for r in range(combined.shape[0]):
-            h = null_hash if has_nulls and nulls[r] else mix(words[r] + seed)
-            combined[r] = mix(combined[r] * prime ^ h)
-
-    return utf8_kernel, pair_kernel, fold_text, fold_words
+    return utf8_kernel, pair_kernel, fold

@@ -26,7 +26,7 @@ import pyarrow as pa
 from socialcredit.ledger.columns import Problems
 from socialcredit.ledger.errors import UnusableInputError
 from socialcredit.ledger.hashing import fingerprints, record_keys
-from socialcredit.ledger.keys import KeyIndex, Lookup, Run, entries
+from socialcredit.ledger.keys import KeyIndex, Lookup, PendingKeys, Run, entries
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 from socialcredit.ledger.store import Ledger
@@ -192,10 +192,10 @@ class _Batch:
     subject_index: KeyIndex | None
     recorded_at: dt.datetime
     progress: Progress | None
-    #: keys accepted so far in this batch, held in memory (size-tiered sorted runs)
-    pending: KeyIndex = field(default_factory=KeyIndex.in_memory)
+    #: keys accepted so far in this batch (in memory, spilled to disk when large)
+    pending: PendingKeys
+    pending_subjects: PendingKeys
     resolver: TypeResolver | None = None
-    pending_subjects: KeyIndex = field(default_factory=KeyIndex.in_memory)
     new_subjects: list[pa.Table] = field(default_factory=list)
 
     def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
@@ -269,7 +269,7 @@ class _Batch:
         table, problems = checked.table, checked.problems
         key1, key2, fingerprint, order = keys.key1, keys.key2, keys.fingerprint, keys.order
         unknown = self._unknown_subjects(table, prepared.subjects, problems)
-        duplicate, accepted = self._deduplicate(keys, problems)
+        duplicate, accepted = self._deduplicate(keys, problems, raw.row_number)
         if self.layout is RECORDS:
             self._check_revokes(table, key1, key2, accepted, problems)
         rejected = problems.failed
@@ -364,7 +364,9 @@ class _Batch:
             lambda row: f"revokes: no record {revokes[row].as_py()!r} in the ledger or this batch",
         )
 
-    def _deduplicate(self, keys: _Keys, problems: Problems) -> tuple[Mask, Mask]:
+    def _deduplicate(
+        self, keys: _Keys, problems: Problems, row_number: Callable[[int], int]
+    ) -> tuple[Mask, Mask]:
         """(duplicates, accepted) among the rows without problems; conflicts become problems."""
         key1, key2, fingerprint, order = keys.key1, keys.key2, keys.fingerprint, keys.order
         ok = ~problems.failed
@@ -389,8 +391,8 @@ class _Batch:
         problems.add(
             later & ~same,
             lambda row: (
-                f"{name}: repeats row {leader[row] + 1} of this chunk with different "
-                "content (conflict)"
+                f"{name}: repeats row {row_number(int(leader[row]))} of this file with "
+                "different content (conflict)"
             ),
         )
         return duplicate, candidates & first
@@ -431,34 +433,46 @@ def run_batch(
             subject_index=ledger.key_index(SUBJECTS) if layout is RECORDS else None,
             recorded_at=recorded_at,
             progress=progress,
+            pending=PendingKeys(ledger.pending_path(summary.batch_id, layout)),
+            pending_subjects=PendingKeys(ledger.pending_path(summary.batch_id, SUBJECTS)),
             resolver=TypeResolver(catalog) if catalog is not None else None,
         )
         try:
-            stream = batch.accepted_batches(sources)
-            first = next(stream, None)  # nothing accepted: no commit at all
-            if first is not None:
-                failures: list[BaseException] = []
-                chained = _chain(first, stream, failures)
-                rows = pa.RecordBatchReader.from_batches(layout.table_schema, chained)
-                try:
-                    summary.version = ledger.append(layout, rows, summary.batch_id)
-                except Exception:
-                    # the Delta writer pulls the stream in its own thread and wraps what
-                    # the stream raised: raise the original (an unusable file: exit 2)
-                    if failures:
-                        raise failures[0] from None
-                    raise
-        except BaseException:
-            batch.quarantine.discard()
-            raise
-        # the batch has landed (or had nothing to land): its quarantine is published
-        # before anything that could still fail
-        summary.quarantine = batch.quarantine.publish()
-        if summary.version is not None:
-            batch.index.add(summary.version, batch.pending.merged())  # else rebuilt on open
-        if batch.new_subjects:
-            _register_derived(ledger, batch)
+            _land(ledger, batch, sources)
+        finally:
+            batch.pending.discard()
+            batch.pending_subjects.discard()
     return summary
+
+
+def _land(ledger: Ledger, batch: _Batch, sources: list[InputFile]) -> None:
+    """Stream the batch into one commit, then publish its quarantine and keys."""
+    summary, layout = batch.summary, batch.layout
+    try:
+        stream = batch.accepted_batches(sources)
+        first = next(stream, None)  # nothing accepted: no commit at all
+        if first is not None:
+            failures: list[BaseException] = []
+            chained = _chain(first, stream, failures)
+            rows = pa.RecordBatchReader.from_batches(layout.table_schema, chained)
+            try:
+                summary.version = ledger.append(layout, rows, summary.batch_id)
+            except Exception:
+                # the Delta writer pulls the stream in its own thread and wraps what
+                # the stream raised: raise the original (an unusable file: exit 2)
+                if failures:
+                    raise failures[0] from None
+                raise
+    except BaseException:
+        batch.quarantine.discard()
+        raise
+    # the batch has landed (or had nothing to land): its quarantine is published
+    # before anything that could still fail
+    summary.quarantine = batch.quarantine.publish()
+    if summary.version is not None:
+        batch.index.add_runs(summary.version, batch.pending.runs())  # else rebuilt on open
+    if batch.new_subjects:
+        _register_derived(ledger, batch)
 
 
 def with_provenance(
@@ -506,4 +520,4 @@ def _register_derived(ledger: Ledger, batch: _Batch) -> None:
     reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, rows.to_batches())
     version = ledger.append(SUBJECTS, reader, batch.summary.batch_id)
     if batch.subject_index is not None:
-        batch.subject_index.add(version, batch.pending_subjects.merged())
+        batch.subject_index.add_runs(version, batch.pending_subjects.runs())

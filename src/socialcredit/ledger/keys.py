@@ -17,10 +17,13 @@ table. Runs for versions the table does not have (never committed) are deleted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +61,141 @@ def empty_run() -> Run:
 
 
 def merge_runs(runs: list[Run]) -> Run:
-    """One sorted run of all the given sorted runs (the stable sort finds the runs)."""
+    """One sorted run of all the given sorted runs, in memory (small runs)."""
     if not runs:
         return empty_run()
     merged = np.concatenate([np.asarray(run) for run in runs], axis=1)
     return entries(merged[0], merged[1], merged[2])
+
+
+#: entries taken from each run per step of a merge on disk (24 bytes each)
+MERGE_BLOCK = 1 << 21
+
+
+def merge_to(path: Path, runs: list[Run], block: int = MERGE_BLOCK) -> None:
+    """Merge sorted runs into one sorted run saved at ``path`` (a .npy file), a block
+    at a time, so memory stays bounded whatever the runs' sizes; written under a
+    temporary name, synced, then renamed."""
+    runs = [run for run in runs if run.shape[1]]
+    total = sum(run.shape[1] for run in runs)
+    tmp = path.with_name(path.name + ".tmp")
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint64, shape=(3, total))
+    positions = [0] * len(runs)
+    written = 0
+    while written < total:
+        # every entry with key1 <= bound is taken now, and none after: the bound is the
+        # smallest of the runs' block ends, so no run gives more than a block
+        bound = min(
+            run[0, min(at + block, run.shape[1]) - 1]
+            for run, at in zip(runs, positions, strict=True)
+            if at < run.shape[1]
+        )
+        pieces = []
+        for number, run in enumerate(runs):
+            at = positions[number]
+            if at < run.shape[1]:
+                end = at + int(np.searchsorted(run[0, at:], bound, side="right"))
+                pieces.append(np.asarray(run[:, at:end]))
+                positions[number] = end
+        merged = merge_runs(pieces)
+        out[:, written : written + merged.shape[1]] = merged
+        written += merged.shape[1]
+    out.flush()
+    del out
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def lower_bounds(keys: U64, needles: U64) -> npt.NDArray[np.int64]:
+    """``np.searchsorted(keys, needles, side="left")`` for sorted ``needles``.
+
+    Keys are hashes, spread evenly over 64 bits, so a key's position is close to
+    ``key / 2**64 * len(keys)``: each search starts there (or at the previous
+    needle's position, when that is further) and gallops, touching a few pages of
+    ``keys`` instead of the ~log2(n) of a binary search over a memory-mapped run.
+    """
+    if len(keys) == 0 or len(needles) == 0:
+        return np.zeros(len(needles), np.int64)
+    result: npt.NDArray[np.int64] = _lower_bound_kernel()(
+        np.asarray(keys), np.ascontiguousarray(needles, np.uint64)
+    )
+    return result
+
+
+@cache
+def _lower_bound_kernel() -> Callable[[U64, U64], npt.NDArray[np.int64]]:
+    """Compiled on first use (and cached on disk)."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(keys: U64, needles: U64) -> npt.NDArray[np.int64]:
+        n = keys.shape[0]
+        out = np.empty(needles.shape[0], np.int64)
+        low_key = float(keys[0])
+        scale = (n - 1) / max(float(keys[n - 1]) - low_key, 1.0)
+        floor = 0  # needles are sorted: no answer is below the previous one
+        for i in range(needles.shape[0]):
+            x = needles[i]
+            guess = int((float(x) - low_key) * scale) if float(x) > low_key else 0
+            guess = min(max(guess, floor), n - 1)
+            # gallop from the guess to a range [a, b] with keys[a - 1] < x <= keys[b]
+            if keys[guess] < x:
+                a, step = guess + 1, 1
+                while a + step - 1 < n and keys[a + step - 1] < x:
+                    a += step
+                    step *= 2
+                b = min(a + step - 1, n)
+            else:
+                b, step = guess, 1
+                while b - step >= floor and keys[b - step] >= x:
+                    b -= step
+                    step *= 2
+                a = max(b - step + 1, floor)
+            while a < b:  # binary search in [a, b): the first key >= x
+                middle = (a + b) // 2
+                if keys[middle] < x:
+                    a = middle + 1
+                else:
+                    b = middle
+            out[i] = a
+            floor = a
+        return out
+
+    return kernel
+
+
+@cache
+def _probe_kernel() -> Callable[..., None]:
+    """Compiled on first use (and cached on disk; it calls no other compiled function,
+    which would make Numba compile it again in every process)."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(
+        run1: U64,
+        run2: U64,
+        run_fp: U64,
+        starts: npt.NDArray[np.int64],
+        key1: U64,
+        key2: U64,
+        fingerprint: U64,
+        found: npt.NDArray[np.bool_],
+        same: npt.NDArray[np.bool_],
+    ) -> None:
+        # each needle's first key1 match is at its lower bound; every entry sharing that
+        # key1 (almost never more than one) is compared by key2 and fingerprint
+        n = run1.shape[0]
+        for i in range(key1.shape[0]):
+            k = starts[i]
+            while k < n and run1[k] == key1[i]:
+                if run2[k] == key2[i]:
+                    found[i] = True
+                    if run_fp[k] == fingerprint[i]:
+                        same[i] = True
+                k += 1
+
+    return kernel
 
 
 class KeyIndex:
@@ -123,8 +256,11 @@ class KeyIndex:
         self._merge_similar()
 
     def merged(self) -> Run:
-        """Every entry, as one sorted run."""
-        return merge_runs([run for _, _, run in self._runs])
+        """Every entry, as one sorted run (in memory)."""
+        return merge_runs(self.runs())
+
+    def runs(self) -> list[Run]:
+        return [run for _, _, run in self._runs]
 
     @property
     def rows(self) -> int:
@@ -145,39 +281,31 @@ class KeyIndex:
             return Lookup(found, same)
         # searching in key order walks each run's pages once, in order
         order = np.argsort(key1, kind="stable") if order is None else order
-        sorted_key1 = key1[order]
+        needles = (key1[order], key2[order], fingerprint[order])
+        sorted_found = np.zeros(len(key1), np.bool_)
+        sorted_same = np.zeros(len(key1), np.bool_)
         for _, _, run in self._runs:
-            size = run.shape[1]
-            if size == 0:
-                continue
-            run_key1 = run[0]
-            start = np.searchsorted(run_key1, sorted_key1, side="left")
-            at = np.minimum(start, size - 1)
-            equal = (start < size) & (run_key1[at] == sorted_key1)
-            # almost always 0 or 1 entries share key1; more are checked one by one
-            after = np.minimum(at + 1, size - 1)
-            several = equal & (at + 1 < size) & (run_key1[after] == sorted_key1)
-            single = np.flatnonzero(equal & ~several)
-            rows, where = order[single], at[single]
-            hit = run[1][where] == key2[rows]
-            found[rows[hit]] = True
-            same[rows[hit]] |= run[2][where[hit]] == fingerprint[rows[hit]]
-            for position in np.flatnonzero(several).tolist():
-                row = int(order[position])
-                stop = int(np.searchsorted(run_key1, sorted_key1[position], side="right"))
-                block = np.asarray(run[:, start[position] : stop])
-                match = block[1] == key2[row]
-                if match.any():
-                    found[row] = True
-                    same[row] |= bool((block[2][match] == fingerprint[row]).any())
+            if run.shape[1]:
+                rows = np.asarray(run)  # a memory-mapped run, as a plain array view
+                starts = lower_bounds(rows[0], needles[0])
+                _probe_kernel()(
+                    rows[0], rows[1], rows[2], starts, *needles, sorted_found, sorted_same
+                )
+        found[order] = sorted_found
+        same[order] = sorted_same
         return Lookup(found, same)
 
     def add(self, version: int, rows: Run) -> None:
         """Record the entries a committed table version added (sorted by key)."""
+        self.add_runs(version, [rows])
+
+    def add_runs(self, version: int, runs: list[Run]) -> None:
+        """Record the entries a committed table version added, given as sorted runs
+        (merged on disk into the version's run)."""
         if self.directory is None:
             raise ValueError("an in-memory index holds runs; it does not add versions")
         path = self.directory / f"run-{version}.npy"
-        _save(path, rows)
+        merge_to(path, runs)
         self._runs.append((version, version, np.load(path, mmap_mode="r")))
         self._merge_similar()
 
@@ -191,13 +319,12 @@ class KeyIndex:
             or len(self._runs) > MAX_RUNS
         ):
             older, newer = self._runs[-2], self._runs[-1]
-            merged = merge_runs([older[2], newer[2]])
             first, last = older[0], newer[1]
             if self.directory is None:
-                self._runs[-2:] = [(first, last, merged)]
+                self._runs[-2:] = [(first, last, merge_runs([older[2], newer[2]]))]
                 continue
             path = self.directory / f"run-{first}-{last}.npy"
-            _save(path, merged)
+            merge_to(path, [older[2], newer[2]])
             self._runs[-2:] = [(first, last, np.load(path, mmap_mode="r"))]
             for f, la in ((older[0], older[1]), (newer[0], newer[1])):
                 name = f"run-{f}.npy" if f == la else f"run-{f}-{la}.npy"
@@ -205,10 +332,56 @@ class KeyIndex:
                     (self.directory / name).unlink(missing_ok=True)
 
 
-def _save(path: Path, rows: Run) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, rows)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+#: a batch keeps up to this many accepted keys in memory (24 bytes each), then spills
+SPILL_ENTRIES = 1 << 21
+
+
+class PendingKeys:
+    """The keys a batch has accepted so far: held in memory up to ``spill`` entries,
+    then as runs in ``directory`` (deleted with :meth:`discard`), so a batch's memory
+    stays bounded whatever its size."""
+
+    def __init__(self, directory: Path, spill: int | None = None) -> None:
+        self.directory = directory
+        self._spill = SPILL_ENTRIES if spill is None else spill
+        self._memory = KeyIndex.in_memory()
+        self._disk: KeyIndex | None = None
+        self._added = 0
+
+    @property
+    def rows(self) -> int:
+        return self._memory.rows + (self._disk.rows if self._disk is not None else 0)
+
+    def hold(self, run: Run) -> None:
+        if self._disk is None and self._memory.rows + run.shape[1] <= self._spill:
+            self._memory.hold(run)
+            return
+        if self._disk is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._disk = KeyIndex(self.directory)
+            self._add(self._memory.runs())
+            self._memory = KeyIndex.in_memory()
+        self._add([run])
+
+    def _add(self, runs: list[Run]) -> None:
+        if self._disk is not None and any(run.shape[1] for run in runs):
+            self._added += 1
+            self._disk.add_runs(self._added, runs)
+
+    def lookup(
+        self, key1: U64, key2: U64, fingerprint: U64, order: npt.NDArray[np.intp] | None = None
+    ) -> Lookup:
+        result = self._memory.lookup(key1, key2, fingerprint, order)
+        if self._disk is None:
+            return result
+        other = self._disk.lookup(key1, key2, fingerprint, order)
+        return Lookup(result.found | other.found, result.same | other.same)
+
+    def runs(self) -> list[Run]:
+        disk = self._disk.runs() if self._disk is not None else []
+        return disk + self._memory.runs()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the batch's directory, once it is empty
+            self.directory.parent.rmdir()

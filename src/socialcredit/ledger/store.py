@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,12 +156,22 @@ class Ledger:
     def quarantine_path(self, batch_id: str) -> Path:
         return self.quarantine / f"{batch_id}.jsonl"
 
+    def pending_path(self, batch_id: str, layout: Layout) -> Path:
+        """Where a batch spills the keys it has accepted so far (removed when it ends)."""
+        return self.root / "pending" / f"{batch_id}.{os.getpid()}" / layout.name
+
     def clean_interrupted(self) -> None:
-        """Remove quarantine files of batches that never finished."""
+        """Remove quarantine files and spilled keys of batches that never finished."""
+        live = _live_pids()
         if self.quarantine.is_dir():
             for path in self.quarantine.glob("*.jsonl.tmp"):
-                if _pid_of(path) not in _live_pids():
+                if _pid_of(path.name, -3) not in live:
                     path.unlink(missing_ok=True)
+        pending = self.root / "pending"
+        if pending.is_dir():
+            for path in pending.iterdir():
+                if _pid_of(path.name, -1) not in live:
+                    shutil.rmtree(path, ignore_errors=True)
 
 
 def entries_of(table: pa.Table, layout: Layout) -> Run:
@@ -168,10 +179,10 @@ def entries_of(table: pa.Table, layout: Layout) -> Run:
     return entries(key1, key2, fingerprints([table.column(c) for c in layout.content]))
 
 
-def _pid_of(path: Path) -> int:
-    # <batch_id>.<pid>.jsonl.tmp
+def _pid_of(name: str, position: int) -> int:
+    # <batch_id>.<pid>.jsonl.tmp (position -3) or <batch_id>.<pid> (position -1)
     try:
-        return int(path.name.split(".")[-3])
+        return int(name.split(".")[position])
     except (IndexError, ValueError):
         return -1
 
