@@ -385,3 +385,14 @@ def test_register_unknown_registers_only_subjects_of_kept_rows(
     registry = stored(ledger, "subjects").column("subject_id").to_pylist()
     assert registry == [kept.column("subject_id")[0].as_py()]
     assert summary.registered == 1
+
+
+def test_a_source_name_must_be_short(
+    registered: Ledger, generated: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    with pytest.raises(UnusableInputError, match="--source"):
+        ingest(registered, shipped_catalog, generated / "records.parquet", source="x" * 201)
+    assert stored(registered).num_rows == 0
+    summary = ingest(registered, shipped_catalog, generated / "records.parquet", source="法院")
+    assert set(stored(registered).column("source").to_pylist()) == {"法院"}
+    assert summary.rejected == 0

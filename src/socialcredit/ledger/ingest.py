@@ -152,6 +152,8 @@ def _first_of_each_key(
     return is_first, leader
 
 
+#: the longest --source name (it is stored on every row of the batch)
+MAX_SOURCE_CHARS = 200
 #: chunks checked at once (each in its own thread) ahead of the one being committed
 PREPARING_THREADS = 2
 
@@ -415,6 +417,10 @@ def run_batch(
     progress: Progress | None = None,
 ) -> IngestSummary:
     """Validate, deduplicate and append the rows of ``sources`` as one batch."""
+    if source is not None and not 0 < len(source) <= MAX_SOURCE_CHARS:
+        raise UnusableInputError(
+            f"--source: a name of 1 to {MAX_SOURCE_CHARS} characters, got {len(source):,}"
+        )
     recorded_at = dt.datetime.now(dt.UTC)
     summary = IngestSummary(batch_id=new_batch_id(recorded_at))
     for input_file in sources:
@@ -493,10 +499,13 @@ def with_provenance(
 
 
 def _constant(value: str | None, rows: int) -> pa.Array:
+    """``value`` on every row, built from its buffers (a dictionary cast copies per row)."""
     if value is None:
         return pa.nulls(rows, pa.string())
-    indices = pa.array(np.zeros(rows, np.int32))
-    return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
+    data = value.encode("utf-8")
+    offsets = (np.arange(rows + 1, dtype=np.int64) * len(data)).astype(np.int32)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)]
+    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 def _chain(
