@@ -396,3 +396,11 @@ def test_a_source_name_must_be_short(
     summary = ingest(registered, shipped_catalog, generated / "records.parquet", source="法院")
     assert set(stored(registered).column("source").to_pylist()) == {"法院"}
     assert summary.rejected == 0
+
+
+def test_a_constant_column_too_large_for_string_offsets_is_refused() -> None:
+    from socialcredit.ledger.ingest import _constant
+
+    with pytest.raises(ValueError, match="2 GiB"):
+        _constant("x" * 200, 11_000_000)  # refused before anything is allocated
+    assert _constant("王", 3).to_pylist() == ["王"] * 3

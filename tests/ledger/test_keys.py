@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -162,15 +163,21 @@ def test_a_batch_larger_than_the_spill_threshold_lands_whole(
     assert not any((ledger.root / "pending").iterdir())  # it spilled; all removed
 
 
-def test_spilled_keys_of_a_dead_batch_are_removed(ledger: Ledger) -> None:
+def test_leftovers_of_killed_batches_are_removed_whatever_their_process_id(
+    ledger: Ledger,
+) -> None:
+    # the writer holds the lock: anything left belongs to a killed batch, even when its
+    # process id is alive again (in a container, every run may be process 1)
     dead = ledger.root / "pending" / "20260101T000000-deadbeef.999999999" / "records"
     dead.mkdir(parents=True)
     (dead / "run-1.npy").write_bytes(b"")
-    alive = ledger.pending_path("20260101T000000-cafecafe", RECORDS)
-    alive.mkdir(parents=True)
+    reused = ledger.pending_path("20260101T000000-cafecafe", RECORDS)
+    reused.mkdir(parents=True)
+    quarantine = ledger.quarantine / f"20260101T000000-cafecafe.{os.getpid()}.jsonl.tmp"
+    quarantine.write_text("{}\n", encoding="utf-8")
     ledger.clean_interrupted()
-    assert not dead.parent.exists()
-    assert alive.exists()
+    assert not any((ledger.root / "pending").iterdir())
+    assert not quarantine.exists()
 
 
 @pytest.mark.parametrize(("size", "needles"), [(1, 5), (10, 100), (1000, 10), (50_000, 50_000)])

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import socialcredit.ledger.readers as readers_module
 from socialcredit.ledger import (
     RECORDS,
     IngestSummary,
@@ -210,3 +211,19 @@ def _quote(cell: str) -> str:
     if any(c in cell for c in ',"\n\r'):
         return '"' + cell.replace('"', '""') + '"'
     return cell
+
+
+def test_json_objects_without_keys_are_rows(
+    tmp_path: Path, shipped_catalog: PolicyCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk whose every object is {} still counts its rows (rejected: no columns)."""
+    monkeypatch.setattr(readers_module, "BATCH_ROWS", 2)
+    ledger, _ = Ledger.init(tmp_path / "data")
+    valid = dict(zip(HEADER.split(","), VALID_ROW, strict=True))
+    lines = [json.dumps(valid), json.dumps(valid | {"record_id": "r-2"}), "{}", "{}"]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = _run(ledger, shipped_catalog, path)
+    assert summary is not None
+    assert (summary.accepted, summary.rejected) == (2, 2)
+    _check_accounting(ledger, summary, 4)

@@ -284,7 +284,9 @@ class _Batch:
             self._register_subjects(table, checked.kind, subject.key1, subject.key2, kept)
         if rejected.any():
             rows = np.flatnonzero(rejected)
-            for row, content in zip(rows.tolist(), raw.table.take(rows).to_pylist(), strict=True):
+            # (a table without columns, from JSON objects without keys, lists no rows)
+            contents = raw.table.take(rows).to_pylist() if raw.table.num_columns else None
+            for row, content in zip(rows.tolist(), contents or [{}] * len(rows), strict=True):
                 self.quarantine.write(path, raw.row_number(row), problems.reasons(row), content)
         self.summary.rejected += int(rejected.sum())
         self.summary.duplicates += int(duplicate.sum())
@@ -503,6 +505,8 @@ def _constant(value: str | None, rows: int) -> pa.Array:
     if value is None:
         return pa.nulls(rows, pa.string())
     data = value.encode("utf-8")
+    if rows * len(data) >= 2**31:  # callers pass chunks; a whole batch would overflow
+        raise ValueError("a constant column of 2 GiB or more: pass smaller chunks")
     offsets = (np.arange(rows + 1, dtype=np.int64) * len(data)).astype(np.int32)
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data * rows)]
     return pa.Array.from_buffers(pa.string(), rows, buffers)
@@ -524,9 +528,19 @@ def _register_derived(ledger: Ledger, batch: _Batch) -> None:
     """Commit the subjects that --register-unknown derived from the records' IDs (after
     the records: a crash in between is repaired by running the same ingest again, whose
     rows are then duplicates that still register their subjects)."""
-    table = pa.concat_tables(batch.new_subjects)
-    rows = with_provenance(table, SUBJECTS, batch.recorded_at, batch.source, batch.summary.batch_id)
-    reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, rows.to_batches())
+    chunks = (
+        with_provenance(
+            pa.Table.from_batches([rows]),
+            SUBJECTS,
+            batch.recorded_at,
+            batch.source,
+            batch.summary.batch_id,
+        ).to_batches()
+        for table in batch.new_subjects
+        for rows in table.to_batches(max_chunksize=1 << 18)
+    )
+    stream = (rows for chunk in chunks for rows in chunk)
+    reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, stream)
     version = ledger.append(SUBJECTS, reader, batch.summary.batch_id)
     if batch.subject_index is not None:
         batch.subject_index.add_runs(version, batch.pending_subjects.runs())

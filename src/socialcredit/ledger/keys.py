@@ -137,7 +137,9 @@ def _lower_bound_kernel() -> Callable[[U64, U64], npt.NDArray[np.int64]]:
         floor = 0  # needles are sorted: no answer is below the previous one
         for i in range(needles.shape[0]):
             x = needles[i]
-            guess = int((float(x) - low_key) * scale) if float(x) > low_key else 0
+            estimate = (float(x) - low_key) * scale if float(x) > low_key else 0.0
+            # clamped while still a float: converting a float past 2**63 is undefined
+            guess = n - 1 if estimate >= n - 1 else int(estimate)
             guess = min(max(guess, floor), n - 1)
             # gallop from the guess to a range [a, b] with keys[a - 1] < x <= keys[b]
             if keys[guess] < x:

@@ -477,4 +477,6 @@ def _json_batch(
     table = pa.table(
         {name: pa.array([row.get(name) for row in rows], pa.string()) for name in names}
     )
+    if not names:  # objects without keys are rows too (rejected: columns missing)
+        table = pa.table({"_": pa.nulls(len(rows))}).select([])
     return RawBatch(table, first, unparsed, numbers)

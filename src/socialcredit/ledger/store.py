@@ -161,31 +161,20 @@ class Ledger:
         return self.root / "pending" / f"{batch_id}.{os.getpid()}" / layout.name
 
     def clean_interrupted(self) -> None:
-        """Remove quarantine files and spilled keys of batches that never finished."""
-        live = _live_pids()
+        """Remove quarantine files and spilled keys of batches that never finished.
+
+        Called by the writer, under the lock, before its batch starts: whatever is
+        there belongs to a batch that was killed (its process id may be reused).
+        """
         if self.quarantine.is_dir():
             for path in self.quarantine.glob("*.jsonl.tmp"):
-                if _pid_of(path.name, -3) not in live:
-                    path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
         pending = self.root / "pending"
         if pending.is_dir():
             for path in pending.iterdir():
-                if _pid_of(path.name, -1) not in live:
-                    shutil.rmtree(path, ignore_errors=True)
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def entries_of(table: pa.Table, layout: Layout) -> Run:
     key1, key2 = record_keys(table.column(layout.key))
     return entries(key1, key2, fingerprints([table.column(c) for c in layout.content]))
-
-
-def _pid_of(name: str, position: int) -> int:
-    # <batch_id>.<pid>.jsonl.tmp (position -3) or <batch_id>.<pid> (position -1)
-    try:
-        return int(name.split(".")[position])
-    except (IndexError, ValueError):
-        return -1
-
-
-def _live_pids() -> set[int]:
-    return {int(p) for p in os.listdir("/proc") if p.isdigit()} if os.path.isdir("/proc") else set()
