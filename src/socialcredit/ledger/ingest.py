@@ -9,15 +9,12 @@ equals the rows read.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +23,15 @@ import pyarrow as pa
 from socialcredit.ledger.columns import Problems
 from socialcredit.ledger.errors import UnusableInputError
 from socialcredit.ledger.hashing import fingerprints, record_keys
-from socialcredit.ledger.keys import KeyIndex, Lookup, PendingKeys, Run, entries
+from socialcredit.ledger.keys import (
+    KeyIndex,
+    Lookup,
+    PendingKeys,
+    Run,
+    entries,
+    first_of_each_key,
+)
+from socialcredit.ledger.quarantine import Quarantine
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 from socialcredit.ledger.store import Ledger
@@ -87,71 +92,6 @@ def check_columns(source: InputFile, layout: Layout, names: tuple[str, ...]) -> 
     return [f"{source.path}: unknown columns ignored: {', '.join(extra)}"] if extra else []
 
 
-class _Quarantine:
-    """Rejected rows, written as they are found, published when the batch commits."""
-
-    def __init__(self, ledger: Ledger, batch_id: str) -> None:
-        ledger.quarantine.mkdir(parents=True, exist_ok=True)
-        self.final = ledger.quarantine_path(batch_id)
-        self.tmp = self.final.with_name(f"{batch_id}.{os.getpid()}.jsonl.tmp")
-        self._handle: IO[str] | None = None
-
-    def write(self, file: Path, row: int | None, reasons: list[str], content: object) -> None:
-        if self._handle is None:
-            self._handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in publish)
-        line = {"file": str(file), "row": row, "reasons": reasons, "content": content}
-        self._handle.write(json.dumps(line, ensure_ascii=False, default=_json_value) + "\n")
-
-    def publish(self) -> str | None:
-        if self._handle is None:
-            return None
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        os.replace(self.tmp, self.final)
-        return str(self.final)
-
-    def discard(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _first_of_each_key(
-    key1: npt.NDArray[np.uint64],
-    key2: npt.NDArray[np.uint64],
-    rows: Mask,
-    order: npt.NDArray[np.intp] | None = None,
-) -> tuple[Mask, npt.NDArray[np.int64]]:
-    """Among ``rows``, the first occurrence of each key, and for every row the
-    position of its key's first occurrence. ``order`` (optional) sorts ``key1``."""
-    if order is None:
-        order = np.argsort(key1, kind="stable")
-    ranked = order[rows[order]]  # the rows, by key1, in input order among equals
-    k1, k2 = key1[ranked], key2[ranked]
-    if len(ranked) > 1 and ((k1[1:] == k1[:-1]) & (k2[1:] != k2[:-1])).any():
-        # two keys share key1 (astronomically rare): sort by both keys exactly
-        ranked = ranked[np.lexsort((ranked, k2, k1))]
-        k1, k2 = key1[ranked], key2[ranked]
-    first = np.ones(len(ranked), np.bool_)
-    if len(ranked) > 1:
-        first[1:] = (k1[1:] != k1[:-1]) | (k2[1:] != k2[:-1])
-    group_first = ranked[np.maximum.accumulate(np.where(first, np.arange(len(ranked)), 0))]
-    leader = np.full(len(key1), -1, np.int64)
-    leader[ranked] = group_first
-    is_first = np.zeros(len(key1), np.bool_)
-    is_first[ranked[first]] = True
-    return is_first, leader
-
-
 #: the longest --source name (it is stored on every row of the batch)
 MAX_SOURCE_CHARS = 200
 #: chunks checked at once (each in its own thread) ahead of the one being committed
@@ -189,7 +129,7 @@ class _Batch:
     source: str | None
     register_unknown: bool
     summary: IngestSummary
-    quarantine: _Quarantine
+    quarantine: Quarantine
     index: KeyIndex
     subject_index: KeyIndex | None
     recorded_at: dt.datetime
@@ -335,7 +275,7 @@ class _Batch:
         if not rows.any():
             return
         subject_id = table.column("subject_id")
-        first, _ = _first_of_each_key(key1, key2, rows)
+        first, _ = first_of_each_key(key1, key2, rows)
         chosen = pa.array(np.flatnonzero(first))
         derived = subjects_from_ids(subject_id.take(chosen), kind.take(chosen))
         self.new_subjects.append(derived)
@@ -387,7 +327,7 @@ class _Batch:
             f"{name}: earlier in this batch with different content (conflict)",
         )
         candidates = ok & ~stored.found & ~earlier.found
-        first, leader = _first_of_each_key(key1, key2, candidates, order)
+        first, leader = first_of_each_key(key1, key2, candidates, order)
         later = candidates & ~first
         same = np.zeros(len(key1), np.bool_)
         same[later] = fingerprint[later] == fingerprint[leader[later]]
@@ -436,7 +376,7 @@ def run_batch(
             source=source,
             register_unknown=register_unknown,
             summary=summary,
-            quarantine=_Quarantine(ledger, summary.batch_id),
+            quarantine=Quarantine(ledger, summary.batch_id),
             index=ledger.key_index(layout),
             subject_index=ledger.key_index(SUBJECTS) if layout is RECORDS else None,
             recorded_at=recorded_at,

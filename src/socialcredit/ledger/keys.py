@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 U64 = npt.NDArray[np.uint64]
 Run = npt.NDArray[np.uint64]  # (3, rows): key1, key2, fingerprint; sorted by the keys
+Mask = npt.NDArray[np.bool_]
 #: never more runs than this (size-tiered merging keeps far fewer in practice)
 MAX_RUNS = 32
 _RUN = re.compile(r"^run-(\d+)(?:-(\d+))?\.npy$")
@@ -387,3 +388,30 @@ class PendingKeys:
         shutil.rmtree(self.directory, ignore_errors=True)
         with contextlib.suppress(OSError):  # the batch's directory, once it is empty
             self.directory.parent.rmdir()
+
+
+def first_of_each_key(
+    key1: npt.NDArray[np.uint64],
+    key2: npt.NDArray[np.uint64],
+    rows: Mask,
+    order: npt.NDArray[np.intp] | None = None,
+) -> tuple[Mask, npt.NDArray[np.int64]]:
+    """Among ``rows``, the first occurrence of each key, and for every row the
+    position of its key's first occurrence. ``order`` (optional) sorts ``key1``."""
+    if order is None:
+        order = np.argsort(key1, kind="stable")
+    ranked = order[rows[order]]  # the rows, by key1, in input order among equals
+    k1, k2 = key1[ranked], key2[ranked]
+    if len(ranked) > 1 and ((k1[1:] == k1[:-1]) & (k2[1:] != k2[:-1])).any():
+        # two keys share key1 (astronomically rare): sort by both keys exactly
+        ranked = ranked[np.lexsort((ranked, k2, k1))]
+        k1, k2 = key1[ranked], key2[ranked]
+    first = np.ones(len(ranked), np.bool_)
+    if len(ranked) > 1:
+        first[1:] = (k1[1:] != k1[:-1]) | (k2[1:] != k2[:-1])
+    group_first = ranked[np.maximum.accumulate(np.where(first, np.arange(len(ranked)), 0))]
+    leader = np.full(len(key1), -1, np.int64)
+    leader[ranked] = group_first
+    is_first = np.zeros(len(key1), np.bool_)
+    is_first[ranked[first]] = True
+    return is_first, leader
