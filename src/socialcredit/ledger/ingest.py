@@ -105,8 +105,16 @@ class _Keys:
     key1: npt.NDArray[np.uint64]
     key2: npt.NDArray[np.uint64]
     fingerprint: npt.NDArray[np.uint64]
-    order: npt.NDArray[np.intp]
+    order: npt.NDArray[np.intp]  # sorts key1: shared by every look-up of these keys
     stored: Lookup  # in the ledger before this batch
+
+    @classmethod
+    def of(
+        cls, values: pa.ChunkedArray, fingerprint: npt.NDArray[np.uint64], index: KeyIndex
+    ) -> _Keys:
+        key1, key2 = record_keys(values)
+        order = np.argsort(key1, kind="stable")
+        return cls(key1, key2, fingerprint, order, index.lookup(key1, key2, fingerprint, order))
 
 
 @dataclass(frozen=True)
@@ -172,21 +180,16 @@ class _Batch:
         else:
             checked = check_subjects(raw.table, self.today)
         table = checked.table
-        key1, key2 = record_keys(table.column(self.layout.key))
-        order = np.argsort(key1, kind="stable")  # shared by every look-up of these keys
         fingerprint = fingerprints([table.column(c) for c in self.layout.content])
-        keys = _Keys(
-            key1, key2, fingerprint, order, self.index.lookup(key1, key2, fingerprint, order)
-        )
+        keys = _Keys.of(table.column(self.layout.key), fingerprint, self.index)
         subjects = None
         if self.layout is RECORDS:
             if self.subject_index is None:
                 raise ValueError("ingesting records needs the subject registry")
-            s1, s2 = record_keys(table.column("subject_id"))
-            zero = np.zeros(len(s1), np.uint64)
-            s_order = np.argsort(s1, kind="stable")
-            registered = self.subject_index.lookup(s1, s2, zero, s_order)
-            subjects = _Keys(s1, s2, zero, s_order, registered)
+            subject_id = table.column("subject_id")  # registry keys have no content here
+            subjects = _Keys.of(
+                subject_id, np.zeros(len(subject_id), np.uint64), self.subject_index
+            )
         return _Prepared(path, raw, checked, keys, subjects)
 
     def _commit(self, prepared: _Prepared) -> Iterator[pa.RecordBatch]:

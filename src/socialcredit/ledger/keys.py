@@ -258,10 +258,6 @@ class KeyIndex:
         self._runs.append((0, 0, run))
         self._merge_similar()
 
-    def merged(self) -> Run:
-        """Every entry, as one sorted run (in memory)."""
-        return merge_runs(self.runs())
-
     def runs(self) -> list[Run]:
         return [run for _, _, run in self._runs]
 

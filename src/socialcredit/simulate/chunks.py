@@ -19,12 +19,11 @@ from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import counties
 from socialcredit.simulate.frames import FrameTable
 from socialcredit.simulate.grouping import distinct
-from socialcredit.simulate.organisations import Organisations, generate_organisations
-from socialcredit.simulate.people import SEQUENCES_PER_SEX, People, generate_people
+from socialcredit.simulate.organisations import generate_organisations
+from socialcredit.simulate.people import SEQUENCES_PER_SEX, generate_people
 from socialcredit.simulate.records import (
     CLEARED_TYPE,
     CLEARING_TYPE,
-    Drawn,
     Subjects,
     TypePlan,
     build_table,
@@ -182,56 +181,7 @@ def subjects_table(
     )
 
 
-@dataclass(frozen=True)
-class DrawnChunk:
-    """A chunk with every random draw made; what is left is assembling the columns
-    (:meth:`build`), which uses no random numbers."""
-
-    plan: Plan
-    number: int
-    people: People
-    organisations: Organisations
-    groups: tuple[tuple[Subjects, Drawn], ...]
-
-    def build(self) -> ChunkResult:
-        options = self.plan.options
-        subjects = subjects_table(
-            (self.people.subject_id, self.people.name, self.people.region, self.people.birth_day),
-            (
-                self.organisations.subject_id,
-                self.organisations.name,
-                self.organisations.region,
-                self.organisations.registered_day,
-            ),
-        )
-        tables: list[pa.Table] = []
-        by_kind: Counter[str] = Counter()
-        by_type: Counter[str] = Counter()
-        block = self.number * RECORDS_PER_CHUNK
-        first_record = block
-        for group, drawn in self.groups:
-            if first_record - block + drawn.rows > RECORDS_PER_CHUNK:
-                raise GenerateError(f"chunk {self.number} holds more records than its number block")
-            table = build_table(
-                drawn, group, self.plan.texts, self.plan.type_names, options.run_tag, first_record
-            )
-            first_record += table.num_rows
-            tables.append(table)
-            by_kind[group.kind] += table.num_rows
-            counts = table.column("record_type").value_counts().to_pylist()
-            by_type.update({c["values"]: c["counts"] for c in counts})
-        return ChunkResult(
-            subjects,
-            tables,
-            len(self.people.region),
-            len(self.organisations.region),
-            by_kind,
-            by_type,
-        )
-
-
-def draw_chunk(plan: Plan, chunk: Chunk) -> DrawnChunk:
-    """Every random draw of a chunk, in a fixed order (the chunk's own stream)."""
+def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
     options = plan.options
     rng = np.random.default_rng([options.seed, chunk.number])
     person_regions = np.repeat(chunk.county_codes, chunk.people)
@@ -245,7 +195,15 @@ def draw_chunk(plan: Plan, chunk: Chunk) -> DrawnChunk:
         np.repeat(chunk.parts, chunk.people),
     )
     orgs = generate_organisations(rng, org_regions, chunk.first_organisation, options.as_of)
-    groups = []
+    subjects = subjects_table(
+        (people.subject_id, people.name, people.region, people.birth_day),
+        (orgs.subject_id, orgs.name, orgs.region, orgs.registered_day),
+    )
+    tables: list[pa.Table] = []
+    by_kind: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    block = chunk.number * RECORDS_PER_CHUNK
+    first_record = block
     for group in (
         Subjects(
             "person",
@@ -263,9 +221,14 @@ def draw_chunk(plan: Plan, chunk: Chunk) -> DrawnChunk:
         ),
     ):
         drawn = draw_records(rng, group, plan.plans[group.kind], options.as_of, plan.type_names)
-        groups.append((group, drawn))
-    return DrawnChunk(plan, chunk.number, people, orgs, tuple(groups))
-
-
-def generate_chunk(plan: Plan, chunk: Chunk) -> ChunkResult:
-    return draw_chunk(plan, chunk).build()
+        if first_record - block + drawn.rows > RECORDS_PER_CHUNK:
+            raise GenerateError(f"chunk {chunk.number} holds more records than its number block")
+        table = build_table(
+            drawn, group, plan.texts, plan.type_names, options.run_tag, first_record
+        )
+        first_record += table.num_rows
+        tables.append(table)
+        by_kind[group.kind] += table.num_rows
+        counts = table.column("record_type").value_counts().to_pylist()
+        by_type.update({c["values"]: c["counts"] for c in counts})
+    return ChunkResult(subjects, tables, len(person_regions), len(org_regions), by_kind, by_type)
