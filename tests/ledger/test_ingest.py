@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from socialcredit.ledger import RECORDS, Ledger, UnusableInputError, open_input, run_batch
+from socialcredit.ledger.ingest import CHINA_TIME
 from socialcredit.policy import PolicyCatalog
 from tests.ledger.conftest import ingest, records_table, stored
 
@@ -111,7 +112,7 @@ def test_every_bad_row_is_quarantined_with_every_reason(
         pc.equal(records_table(generated).column("record_type"), "court.judgment_default")
     )
     row: dict[str, str] = {k: "" if v is None else str(v) for k, v in good.to_pylist()[0].items()}
-    today = dt.date.today()
+    today = dt.datetime.now(CHINA_TIME).date()  # the ledger dates records in China time
     bad_rows = {
         "bad check digit": {
             **row,

@@ -210,3 +210,15 @@ def test_entries_sharing_key1_are_told_apart_by_key2(tmp_path: Path) -> None:
     )
     assert found.found.tolist() == [True, False, True, True, False]
     assert found.same.tolist() == [True, False, False, False, False]
+
+
+@pytest.mark.parametrize("sizes", [[5, 7], [1000, 3, 0, 50], [0], [], [4000, 4000, 7, 1234, 1]])
+def test_merge_runs_equals_a_stable_sort_of_the_runs_together(sizes: list[int]) -> None:
+    rng = np.random.default_rng(len(sizes))
+    runs = []
+    for size in sizes:
+        values = rng.integers(0, 40, (3, size), dtype=np.uint64)  # key1 ties everywhere
+        runs.append(entries(values[0], values[1], values[2]))
+    together = np.concatenate([np.zeros((3, 0), np.uint64), *runs], axis=1)
+    expected = entries(together[0], together[1], together[2])
+    assert np.array_equal(merge_runs(runs), expected)

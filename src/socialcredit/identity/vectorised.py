@@ -2,14 +2,14 @@
 
 The rules and their order are exactly those of :mod:`socialcredit.identity.scalar`
 (a property test checks the two agree row for row); this module only restates them
-as NumPy operations over an ``(18, rows)`` byte matrix, which is what makes ingest
-of millions of rows per second possible.
+as one compiled pass over the bytes of each code, straight from the Arrow buffers,
+which is what makes ingest of millions of rows per second possible.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -131,38 +131,10 @@ def _as_string_array(ids: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> 
     return ids
 
 
-_CHUNK_ROWS = 1 << 16  # rows per block: temporaries stay in the CPU cache
-
-
 def _offsets(array: pa.Array) -> npt.NDArray[np.int32]:
     """The value offsets of a string array's rows (n + 1 of them), without a copy."""
     offsets: npt.NDArray[np.int32] = np.frombuffer(array.buffers()[1], np.int32)
     return offsets[array.offset : array.offset + len(array) + 1]
-
-
-def _byte_rows(array: pa.Array, rows: npt.NDArray[np.intp]) -> U8:
-    """The 18 bytes of each selected row, as a (len(rows), 18) matrix.
-
-    Every selected row is 18 bytes long. A view of the data buffer when the rows are
-    consecutive (the usual case); otherwise a copy of the runs of consecutive rows.
-    """
-    offsets = _offsets(array)
-    data_buffer = array.buffers()[2]
-    data = (
-        np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    )
-    first, last = int(rows[0]), int(rows[-1])
-    start = int(offsets[first])
-    if last - first + 1 == len(rows) and int(offsets[last + 1]) - start == LENGTH * len(rows):
-        view: U8 = data[start : start + LENGTH * len(rows)].reshape(len(rows), LENGTH)
-        return view
-    # runs of consecutive rows are contiguous in the buffer: copy them run by run
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    starts = offsets[rows[np.concatenate(([0], breaks))]]
-    ends = offsets[rows[np.concatenate((breaks - 1, [len(rows) - 1]))] + 1]
-    pieces = [data[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    gathered: U8 = np.concatenate(pieces).reshape(len(rows), LENGTH)
-    return gathered
 
 
 def _non_ascii(array: pa.Array) -> Mask:
@@ -176,137 +148,175 @@ def _lengths(array: pa.Array) -> npt.NDArray[np.int32]:
     return np.diff(offsets)
 
 
-def _number(digits: U8, first: int, count: int) -> npt.NDArray[np.uint16]:
-    """The decimal number formed by ``count`` digit rows from ``first`` (digits < 10)."""
-    value: npt.NDArray[np.uint16] = digits[first].astype(np.uint16)
-    for position in range(first + 1, first + count):
-        value *= np.uint16(10)
-        value += digits[position]
-    return value
-
-
-def _weighted_sum(values: U8, weights: tuple[int, ...]) -> npt.NDArray[np.uint16]:
-    """Sum of values[i] * weights[i] per column, in uint16 (max 17 * 30 * 30 fits)."""
-    total = np.zeros(values.shape[1], np.uint16)
-    term = np.empty(values.shape[1], np.uint16)
-    for position, weight in enumerate(weights):
-        np.multiply(values[position], np.uint16(weight), out=term)
-        total += term
-    return total
-
-
-def _first_failure(checks: list[tuple[Mask, Reason]], size: int) -> npt.NDArray[np.int8]:
-    """Reason index of the first failing check per column (0 = all passed)."""
-    reasons = np.zeros(size, np.int8)
-    for failed, reason in reversed(checks):
-        np.copyto(reasons, np.int8(_REASON_INDEX[reason]), where=failed)
-    return reasons
-
-
-def _province_known(digits: U8, position: int) -> Mask:
-    """Whether the two digits at ``position`` name a known province (garbage-safe)."""
-    number = digits[position] * np.uint8(10) + digits[position + 1]  # wraps, stays < 256
-    known: Mask = _tables().province[number]
-    return known
-
-
-def _resident_id_reasons(matrix: U8, digits: U8, today: dt.date) -> npt.NDArray[np.int8]:
-    """Reason index per column for the resident-ID rules (0 = valid).
-
-    ``digits`` is ``matrix - 48``: every one of the first 17 rows is below 10.
-    """
-    year = _number(digits, 6, 4)
-    month = digits[10] * np.uint8(10) + digits[11]
-    day = digits[12] * np.uint8(10) + digits[13]
-    date_ok = (month >= 1) & (month <= 12) & (day >= 1) & (day <= _DAYS_IN_MONTH[month])
-    february_29 = np.flatnonzero((month == 2) & (day == 29))
-    if len(february_29):
-        leap_year = year[february_29]
-        date_ok[february_29] = ((leap_year % 4 == 0) & (leap_year % 100 != 0)) | (
-            leap_year % 400 == 0
-        )
-    month_day = month.astype(np.uint16) * np.uint16(100) + day
-    today_month_day = today.month * 100 + today.day
-    date_ok &= year >= EARLIEST_BIRTH_DATE // 10000
-    date_ok &= (year < today.year) | ((year == today.year) & (month_day <= today_month_day))
-    total = _weighted_sum(digits, RIC_WEIGHTS)
-    check_ok = matrix[17] == _tables().ric_check[total % np.uint16(11)]
-    return _first_failure(
-        [
-            (~_province_known(digits, 0), Reason.UNKNOWN_REGION),
-            (~date_ok, Reason.BAD_DATE),
-            (~check_ok, Reason.BAD_CHECK_CHARACTER),
-        ],
-        matrix.shape[1],
-    )
-
-
-def _uscc_reasons(matrix: U8, digits: U8) -> npt.NDArray[np.int8]:
-    """Reason index per column for the Unified Social Credit Code rules (0 = valid)."""
-    t = _tables()
-    values = t.alphabet[matrix]
-    total = _weighted_sum(values, USCC_WEIGHTS)
-    check_ok = matrix[17] == t.uscc_check[(np.uint16(31) - total % np.uint16(31)) % np.uint16(31)]
-    return _first_failure(
-        [
-            (values.max(axis=0) == _NO_VALUE, Reason.BAD_CHARACTER),
-            (digits[2:8].max(axis=0) >= 10, Reason.BAD_CHARACTER),
-            (~t.authority[matrix[0]], Reason.BAD_AUTHORITY),
-            (~t.entity_type[matrix[0], matrix[1]], Reason.BAD_ENTITY_TYPE),
-            (~(_province_known(digits, 2) | _is_central(matrix)), Reason.UNKNOWN_REGION),
-            (~check_ok, Reason.BAD_CHECK_CHARACTER),
-        ],
-        matrix.shape[1],
-    )
-
-
-def _is_central(matrix: U8) -> Mask:
-    """Whether the division code (positions 3-8) is the central-level 100000."""
-    central = np.frombuffer(CENTRAL_REGION.encode(), np.uint8)[:, None]
-    found: Mask = (matrix[2:8] == central).all(axis=0)
-    return found
-
-
-def _columns(matrix: U8, mask: Mask) -> U8:
-    return matrix if mask.all() else matrix[:, mask]
+#: ``kind`` as the verdict kernel takes it
+_MODES = {None: 0, "person": 1, "organisation": 2}
 
 
 def _verdicts(
-    rows: U8, today: dt.date, kind: Kind | None
+    array: pa.Array, rows: npt.NDArray[np.intp], today: dt.date, kind: Kind | None
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:
-    """(reason index, kind index) per row of a (rows, 18) matrix of upper-cased bytes.
+    """(reason index, kind index) of each of ``rows``: rows of ``array`` (upper-cased
+    text) that are 18 ASCII characters long.
 
     A code whose first 17 characters are digits is tried as a resident ID first;
     any code not valid as one is tried as a Unified Social Credit Code. With
     ``kind`` given, only that kind's rules apply.
     """
-    matrix = np.ascontiguousarray(rows.T)
-    size = matrix.shape[1]
-    digits = matrix - np.uint8(48)  # non-digits wrap to values >= 10
-    if kind == "organisation":
-        return _uscc_reasons(matrix, digits), np.full(size, 2, np.int8)
-    digits17 = digits[:17].max(axis=0) < 10
-    if kind == "person":
-        person_only = np.full(size, _REASON_INDEX[Reason.BAD_CHARACTER], np.int8)
-        person_only[digits17] = _resident_id_reasons(
-            _columns(matrix, digits17), _columns(digits, digits17), today
-        )
-        return person_only, np.ones(size, np.int8)
-    person = np.full(size, -1, np.int8)
-    person[digits17] = _resident_id_reasons(
-        _columns(matrix, digits17), _columns(digits, digits17), today
+    t = _tables()
+    data_buffer = array.buffers()[2]
+    data = (
+        np.frombuffer(data_buffer, np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
     )
-    needs_organisation = person != 0
-    organisation = np.full(size, -1, np.int8)
-    if needs_organisation.any():
-        organisation[needs_organisation] = _uscc_reasons(
-            _columns(matrix, needs_organisation), _columns(digits, needs_organisation)
-        )
-    prefers_person = digits17 & (_province_known(digits, 0) | ~_tables().authority[matrix[0]])
-    as_person = (person == 0) | ((organisation != 0) & prefers_person)
-    reasons = np.where(as_person, np.maximum(person, 0), organisation).astype(np.int8)
-    kinds = np.where(as_person, 1, 2).astype(np.int8)
+    starts = _offsets(array)[rows].astype(np.int64)
+    reasons = np.zeros(len(rows), np.int8)
+    kinds = np.zeros(len(rows), np.int8)
+    codes = np.array(
+        [
+            _REASON_INDEX[reason]
+            for reason in (
+                Reason.UNKNOWN_REGION,
+                Reason.BAD_DATE,
+                Reason.BAD_CHECK_CHARACTER,
+                Reason.BAD_CHARACTER,
+                Reason.BAD_AUTHORITY,
+                Reason.BAD_ENTITY_TYPE,
+            )
+        ],
+        np.int8,
+    )
+    _verdict_kernel()(
+        data,
+        starts,
+        _MODES[kind],
+        today.year,
+        today.month * 100 + today.day,
+        EARLIEST_BIRTH_DATE // 10000,
+        np.array(RIC_WEIGHTS, np.int64),
+        np.array(USCC_WEIGHTS, np.int64),
+        t.province,
+        _DAYS_IN_MONTH,
+        t.ric_check,
+        t.alphabet,
+        t.authority,
+        t.entity_type,
+        t.uscc_check,
+        np.frombuffer(CENTRAL_REGION.encode(), np.uint8),
+        codes,
+        reasons,
+        kinds,
+    )
     return reasons, kinds
+
+
+@cache
+def _verdict_kernel() -> Callable[..., None]:
+    """Compiled on first use (and cached on disk): one pass over each code's bytes."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(  # the rules' tables are passed in: a kernel without globals is cacheable
+        data: U8,
+        starts: npt.NDArray[np.int64],
+        mode: int,
+        year_now: int,
+        month_day_now: int,
+        earliest_year: int,
+        ric_weights: npt.NDArray[np.int64],
+        uscc_weights: npt.NDArray[np.int64],
+        province: Mask,
+        days_in_month: U8,
+        ric_check: U8,
+        alphabet: U8,
+        authority: Mask,
+        entity_type: Mask,
+        uscc_check: U8,
+        central: U8,
+        codes: npt.NDArray[np.int8],
+        reasons: npt.NDArray[np.int8],
+        kinds: npt.NDArray[np.int8],
+    ) -> None:
+        unknown_region, bad_date, bad_check = codes[0], codes[1], codes[2]
+        bad_character, bad_authority, bad_entity_type = codes[3], codes[4], codes[5]
+        d = np.empty(18, np.int64)
+        for r in range(starts.shape[0]):
+            s = starts[r]
+            digits17 = True
+            for i in range(18):
+                d[i] = (np.int64(data[s + i]) - 48) & 255  # non-digits: 10 or more
+                if i < 17 and d[i] >= 10:
+                    digits17 = False
+            first_province = province[(d[0] * 10 + d[1]) & 255]
+            # as a resident ID (-1: not 17 digits)
+            person = -1
+            if digits17 and mode != 2:
+                year = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
+                month = d[10] * 10 + d[11]
+                day = d[12] * 10 + d[13]
+                date_ok = 1 <= month <= 12 and 1 <= day <= days_in_month[month]
+                if date_ok and month == 2 and day == 29:
+                    date_ok = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+                date_ok = date_ok and year >= earliest_year
+                date_ok = date_ok and (
+                    year < year_now or (year == year_now and month * 100 + day <= month_day_now)
+                )
+                total = 0
+                for i in range(17):
+                    total += d[i] * ric_weights[i]
+                if not first_province:
+                    person = unknown_region
+                elif not date_ok:
+                    person = bad_date
+                elif data[s + 17] != ric_check[total % 11]:
+                    person = bad_check
+                else:
+                    person = 0
+            if mode == 1:
+                reasons[r] = bad_character if person == -1 else person
+                kinds[r] = 1
+                continue
+            # as a Unified Social Credit Code (-1: not needed)
+            organisation = -1
+            if person != 0:
+                letters_ok = True
+                total = 0
+                for i in range(18):
+                    value = alphabet[data[s + i]]
+                    if value == 255:
+                        letters_ok = False
+                    elif i < 17:
+                        total += np.int64(value) * uscc_weights[i]
+                digits_ok = True
+                is_central = True
+                for i in range(2, 8):
+                    if d[i] >= 10:
+                        digits_ok = False
+                    if data[s + i] != central[i - 2]:
+                        is_central = False
+                if not letters_ok or not digits_ok:
+                    organisation = bad_character
+                elif not authority[data[s]]:
+                    organisation = bad_authority
+                elif not entity_type[data[s], data[s + 1]]:
+                    organisation = bad_entity_type
+                elif not (province[(d[2] * 10 + d[3]) & 255] or is_central):
+                    organisation = unknown_region
+                elif data[s + 17] != uscc_check[(31 - total % 31) % 31]:
+                    organisation = bad_check
+                else:
+                    organisation = 0
+            if mode == 2:
+                reasons[r] = organisation
+                kinds[r] = 2
+                continue
+            prefers_person = digits17 and (first_province or not authority[data[s]])
+            if person == 0 or (organisation != 0 and prefers_person):
+                reasons[r] = max(person, 0)
+                kinds[r] = 1
+            else:
+                reasons[r] = organisation
+                kinds[r] = 2
+
+    return kernel
 
 
 def _dictionary(indices: npt.NDArray[np.int8], names: pa.Array) -> pa.DictionaryArray:
@@ -339,9 +349,8 @@ def validate_array(
     reasons[non_ascii] = _REASON_INDEX[Reason.BAD_CHARACTER]
     reasons[(lengths == 0) | is_null] = _REASON_INDEX[Reason.MISSING]
     rows = np.flatnonzero((lengths == LENGTH) & ~non_ascii & ~is_null)
-    for start in range(0, len(rows), _CHUNK_ROWS):
-        block = rows[start : start + _CHUNK_ROWS]
-        reasons[block], kinds[block] = _verdicts(_byte_rows(normalised, block), today, kind)
+    if len(rows):
+        reasons[rows], kinds[rows] = _verdicts(normalised, rows, today, kind)
     return BatchValidation(
         input=array,
         normalised=normalised,

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.ledger.hashing import as_array, utf8_valid
+from socialcredit.ledger.hashing import as_array, byte_lengths, utf8_valid
 
 Mask = npt.NDArray[np.bool_]
 #: longest accepted text field; a longer one is quarantined, not stored
@@ -81,10 +81,19 @@ def text(
             problems.add(np.ones(rows, np.bool_), f"{name}: a {array.type} column, not text")
             return pa.nulls(rows, pa.string())
     array = array.cast(pa.string())
-    length = pc.fill_null(pc.utf8_length(array), 0).to_numpy(zero_copy_only=False)
-    too_long = length > MAX_TEXT_CHARS
+    size = byte_lengths(array)
+    # characters are counted only where the bytes could be too many (a character is
+    # at least one byte): counting every value costs more than the rest of the check
+    too_long = np.zeros(len(array), np.bool_)
+    maybe = np.flatnonzero(size > MAX_TEXT_CHARS)
+    if len(maybe):
+        chars = pc.fill_null(pc.utf8_length(array.take(pa.array(maybe))), 0)
+        too_long[maybe] = chars.to_numpy(zero_copy_only=False) > MAX_TEXT_CHARS
     problems.add(too_long, f"{name}: longer than {MAX_TEXT_CHARS:,} characters")
-    return _null_where(array, too_long | (length == 0))
+    empty = size == 0
+    if array.null_count:  # nulls are null already: only empty text needs a copy
+        empty &= _mask(array.is_valid())
+    return _null_where(array, too_long | empty)
 
 
 def required(
@@ -99,14 +108,14 @@ def required(
         array = array.cast(array.type.value_type)
     if pa.types.is_string_view(array.type):
         array = array.cast(pa.string())
-    missing = _mask(array.is_null())
+    missing = _mask(array.is_null()) if array.null_count else np.zeros(len(array), np.bool_)
     if (
         pa.types.is_string(array.type)
         or pa.types.is_binary(array.type)
         or pa.types.is_large_string(array.type)
         or pa.types.is_large_binary(array.type)
     ):
-        missing |= _mask(pc.fill_null(pc.equal(pc.binary_length(array), 0), True))
+        missing |= byte_lengths(array) == 0
     problems.add(missing, f"{name}: missing")
 
 

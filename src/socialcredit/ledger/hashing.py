@@ -33,6 +33,13 @@ def _buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uin
     return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
+def byte_lengths(array: pa.Array) -> npt.NDArray[np.int64]:
+    """The length in bytes of each value of a string or binary array, from its offsets
+    (a null's length is whatever its offsets say: callers mask nulls)."""
+    offsets, _ = _buffers(array)
+    return np.diff(offsets)
+
+
 def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One Arrow array: a chunked array's chunks combined (without a copy if one)."""
     if isinstance(values, pa.ChunkedArray):

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from socialcredit.ledger.columns import Problems
+from socialcredit.ledger.datafiles import DataFiles
 from socialcredit.ledger.errors import UnusableInputError
 from socialcredit.ledger.hashing import fingerprints, record_keys
 from socialcredit.ledger.keys import (
@@ -145,8 +146,9 @@ class _Batch:
     #: keys accepted so far in this batch (in memory, spilled to disk when large)
     pending: PendingKeys
     pending_subjects: PendingKeys
+    #: subjects registered on the way (--register-unknown), committed after the records
+    new_subjects: DataFiles | None = None
     resolver: TypeResolver | None = None
-    new_subjects: list[pa.Table] = field(default_factory=list)
 
     def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
         # chunks are checked in worker threads (what needs no state of the batch),
@@ -281,7 +283,11 @@ class _Batch:
         first, _ = first_of_each_key(key1, key2, rows)
         chosen = pa.array(np.flatnonzero(first))
         derived = subjects_from_ids(subject_id.take(chosen), kind.take(chosen))
-        self.new_subjects.append(derived)
+        if self.new_subjects is None:
+            raise ValueError("registering subjects on the way needs their data files")
+        self.new_subjects.write(
+            with_provenance(derived, SUBJECTS, self.recorded_at, self.source, self.summary.batch_id)
+        )
         content = fingerprints([derived.column(c) for c in SUBJECTS.content])
         self.pending_subjects.hold(entries(key1[first], key2[first], content))
         self.summary.registered += derived.num_rows
@@ -387,6 +393,7 @@ def run_batch(
             pending=PendingKeys(ledger.pending_path(summary.batch_id, layout)),
             pending_subjects=PendingKeys(ledger.pending_path(summary.batch_id, SUBJECTS)),
             resolver=TypeResolver(catalog) if catalog is not None else None,
+            new_subjects=ledger.data_files(SUBJECTS) if register_unknown else None,
         )
         try:
             _land(ledger, batch, sources)
@@ -397,33 +404,34 @@ def run_batch(
 
 
 def _land(ledger: Ledger, batch: _Batch, sources: list[InputFile]) -> None:
-    """Stream the batch into one commit, then publish its quarantine and keys."""
+    """Stream the accepted rows into data files, commit them as one version, then
+    publish the batch's quarantine and keys."""
     summary, layout = batch.summary, batch.layout
+    files = ledger.data_files(layout)
     try:
-        stream = batch.accepted_batches(sources)
-        first = next(stream, None)  # nothing accepted: no commit at all
-        if first is not None:
-            failures: list[BaseException] = []
-            chained = _chain(first, stream, failures)
-            rows = pa.RecordBatchReader.from_batches(layout.table_schema, chained)
-            try:
-                summary.version = ledger.append(layout, rows, summary.batch_id)
-            except Exception:
-                # the Delta writer pulls the stream in its own thread and wraps what
-                # the stream raised: raise the original (an unusable file: exit 2)
-                if failures:
-                    raise failures[0] from None
-                raise
+        for rows in batch.accepted_batches(sources):
+            files.write(rows)
+        files.close()
+        if batch.new_subjects is not None:
+            batch.new_subjects.close()
     except BaseException:
+        files.discard()
+        if batch.new_subjects is not None:
+            batch.new_subjects.discard()
         batch.quarantine.discard()
+        raise
+    try:
+        summary.version = files.commit(summary.batch_id)  # nothing accepted: no commit
+    except BaseException:
+        batch.quarantine.discard()  # (its files stay: the commit may have landed)
         raise
     # the batch has landed (or had nothing to land): its quarantine is published
     # before anything that could still fail
     summary.quarantine = batch.quarantine.publish()
     if summary.version is not None:
         batch.index.add_runs(summary.version, batch.pending.runs())  # else rebuilt on open
-    if batch.new_subjects:
-        _register_derived(ledger, batch)
+    if batch.new_subjects is not None:
+        _register_derived(batch, batch.new_subjects)
 
 
 def with_provenance(
@@ -455,35 +463,10 @@ def _constant(value: str | None, rows: int) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
-def _chain(
-    first: pa.RecordBatch, rest: Iterator[pa.RecordBatch], failures: list[BaseException]
-) -> Iterator[pa.RecordBatch]:
-    """``first``, then ``rest``; what ``rest`` raises is also kept in ``failures``."""
-    yield first
-    try:
-        yield from rest
-    except BaseException as error:
-        failures.append(error)
-        raise
-
-
-def _register_derived(ledger: Ledger, batch: _Batch) -> None:
+def _register_derived(batch: _Batch, files: DataFiles) -> None:
     """Commit the subjects that --register-unknown derived from the records' IDs (after
     the records: a crash in between is repaired by running the same ingest again, whose
     rows are then duplicates that still register their subjects)."""
-    chunks = (
-        with_provenance(
-            pa.Table.from_batches([rows]),
-            SUBJECTS,
-            batch.recorded_at,
-            batch.source,
-            batch.summary.batch_id,
-        ).to_batches()
-        for table in batch.new_subjects
-        for rows in table.to_batches(max_chunksize=1 << 18)
-    )
-    stream = (rows for chunk in chunks for rows in chunk)
-    reader = pa.RecordBatchReader.from_batches(SUBJECTS.table_schema, stream)
-    version = ledger.append(SUBJECTS, reader, batch.summary.batch_id)
-    if batch.subject_index is not None:
+    version = files.commit(batch.summary.batch_id)
+    if version is not None and batch.subject_index is not None:
         batch.subject_index.add_runs(version, batch.pending_subjects.runs())

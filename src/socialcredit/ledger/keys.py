@@ -62,22 +62,30 @@ def empty_run() -> Run:
 
 
 def merge_runs(runs: list[Run]) -> Run:
-    """One sorted run of all the given sorted runs, in memory (small runs)."""
-    if not runs:
+    """One sorted run of all the given sorted runs, in memory; entries with equal key1
+    keep the order of the runs (as a stable sort of their concatenation would)."""
+    pending = [np.asarray(run) for run in runs if run.shape[1]]
+    if not pending:
         return empty_run()
-    merged = np.concatenate([np.asarray(run) for run in runs], axis=1)
-    return entries(merged[0], merged[1], merged[2])
+    while len(pending) > 1:  # pairwise, in rounds: each entry is copied log2(runs) times
+        pending = [
+            _merge_kernel()(pending[i], pending[i + 1]) if i + 1 < len(pending) else pending[i]
+            for i in range(0, len(pending), 2)
+        ]
+    merged: Run = np.ascontiguousarray(pending[0])
+    return merged
 
 
-#: entries taken from each run per step of a merge on disk (24 bytes each)
+#: entries taken from all runs together per step of a merge on disk (24 bytes each)
 MERGE_BLOCK = 1 << 21
 
 
 def merge_to(path: Path, runs: list[Run], block: int = MERGE_BLOCK) -> None:
     """Merge sorted runs into one sorted run saved at ``path`` (a .npy file), a block
-    at a time, so memory stays bounded whatever the runs' sizes; written under a
-    temporary name, synced, then renamed."""
+    at a time, so memory stays bounded whatever the runs' sizes and number; written
+    under a temporary name, synced, then renamed."""
     runs = [run for run in runs if run.shape[1]]
+    block = max(block // max(len(runs), 1), 1)  # a step takes at most a block in all
     total = sum(run.shape[1] for run in runs)
     tmp = path.with_name(path.name + ".tmp")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint64, shape=(3, total))
@@ -163,6 +171,31 @@ def _lower_bound_kernel() -> Callable[[U64, U64], npt.NDArray[np.int64]]:
                     b = middle
             out[i] = a
             floor = a
+        return out
+
+    return kernel
+
+
+@cache
+def _merge_kernel() -> Callable[[Run, Run], Run]:
+    """Compiled on first use (and cached on disk): a linear merge of two sorted runs."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(first: Run, second: Run) -> Run:
+        n, m = first.shape[1], second.shape[1]
+        out = np.empty((3, n + m), np.uint64)
+        i = j = k = 0
+        while i < n and j < m:
+            if second[0, j] < first[0, i]:  # ties: the first run's entry first (stable)
+                out[0, k], out[1, k], out[2, k] = second[0, j], second[1, j], second[2, j]
+                j += 1
+            else:
+                out[0, k], out[1, k], out[2, k] = first[0, i], first[1, i], first[2, i]
+                i += 1
+            k += 1
+        out[:, k : k + n - i] = first[:, i:]
+        out[:, k + n - i :] = second[:, j:]
         return out
 
     return kernel

@@ -122,10 +122,18 @@ def batches(source: InputFile) -> Iterator[RawBatch]:
         yield from _jsonl_batches(source)
 
 
+#: bytes read at a time from each column chunk of a Parquet input
+PARQUET_BUFFER = 1 << 20
+
+
 def _parquet_batches(source: InputFile) -> Iterator[RawBatch]:
     row = 1
     try:
-        for batch in pq.ParquetFile(source.path).iter_batches(BATCH_ROWS):
+        # column chunks are read through small buffers as the pages are decoded: with
+        # pre-buffering (pyarrow's default) the reader keeps the chunks of row groups
+        # already read, and memory grows with the file
+        parquet = pq.ParquetFile(source.path, pre_buffer=False, buffer_size=PARQUET_BUFFER)
+        for batch in parquet.iter_batches(BATCH_ROWS):
             yield RawBatch(pa.Table.from_batches([batch]), row)
             row += batch.num_rows
     except (OSError, pa.ArrowException) as error:

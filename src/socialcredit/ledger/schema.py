@@ -58,6 +58,12 @@ class Layout:
     key: str
     #: the columns a row's content fingerprint covers (the input columns)
     content: tuple[str, ...]
+    #: stored columns with few distinct values: dictionary-encoded in the data files
+    #: (trying a dictionary on unique IDs costs more than the whole rest of the write)
+    dictionary: tuple[str, ...]
+    #: stored columns whose data files keep min/max statistics (readers prune on them;
+    #: on hash-like IDs they would cost time and prune nothing)
+    statistics: tuple[str, ...]
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -88,6 +94,8 @@ RECORDS = Layout(
         "amount",
         "revokes",
     ),
+    dictionary=("record_type", "authority", "jurisdiction", "source", "batch_id"),
+    statistics=("record_type", "occurred_on", "jurisdiction", "amount", "recorded_at"),
 )
 
 SUBJECTS = Layout(
@@ -97,4 +105,6 @@ SUBJECTS = Layout(
     optional=("name", "birth_date", "registered_on"),
     key="subject_id",
     content=("subject_id", "kind", "name", "region", "birth_date", "registered_on"),
+    dictionary=("kind", "region", "source", "batch_id"),
+    statistics=("kind", "region", "birth_date", "registered_on", "recorded_at"),
 )

@@ -8,9 +8,10 @@ DATA/ledger/.lock           held by the one writer at a time
 DATA/quarantine/<batch_id>.jsonl
 ```
 
-A batch is one Delta commit: its data files are written first and become part of the
-table only when the commit's log entry is created, atomically; a killed writer leaves
-the table at its previous version (orphan data files are not in any version).
+A batch is one Delta commit: its data files are written first (see
+socialcredit.ledger.datafiles) and become part of the table only when the commit's log
+entry is created, atomically; a killed writer leaves the table at its previous version
+(orphan data files are not in any version).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
+from socialcredit.ledger.datafiles import DataFiles
 from socialcredit.ledger.errors import LedgerNotInitialisedError
 from socialcredit.ledger.hashing import fingerprints, record_keys
 from socialcredit.ledger.keys import KeyIndex, Run, empty_run, entries, merge_runs
@@ -143,15 +145,9 @@ class Ledger:
             "key_index_bytes": key_bytes,
         }
 
-    def append(self, layout: Layout, rows: pa.RecordBatchReader, batch_id: str) -> int:
-        """Append the rows as one commit; return the new table version."""
-        write_deltalake(
-            str(self.table_path(layout)),
-            rows,
-            mode="append",
-            commit_properties=CommitProperties(custom_metadata={"batch_id": batch_id}),
-        )
-        return self.version(layout)
+    def data_files(self, layout: Layout) -> DataFiles:
+        """Where a batch writes its rows before committing them as one version."""
+        return DataFiles(self.table_path(layout), layout)
 
     def quarantine_path(self, batch_id: str) -> Path:
         return self.quarantine / f"{batch_id}.jsonl"
