@@ -18,6 +18,7 @@ from socialcredit.ledger.keys import (
     PendingKeys,
     Run,
     entries,
+    key_order,
     lower_bounds,
     merge_runs,
     merge_to,
@@ -222,3 +223,25 @@ def test_merge_runs_equals_a_stable_sort_of_the_runs_together(sizes: list[int]) 
     together = np.concatenate([np.zeros((3, 0), np.uint64), *runs], axis=1)
     expected = entries(together[0], together[1], together[2])
     assert np.array_equal(merge_runs(runs), expected)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 1000, 70_000])
+def test_key_order_is_the_stable_argsort(rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    spread = rng.integers(0, 2**64 - 1, rows, dtype=np.uint64, endpoint=True)
+    repeated = spread.copy()
+    repeated[rows // 2 :] = spread[: rows - rows // 2]  # every key twice: ties
+    # keys that differ only in their low bits (the packed sort cannot order them)
+    near = np.uint64(0xABC << 52) | rng.integers(0, 1 << 16, rows, dtype=np.uint64)
+    for keys in (spread, repeated, near):
+        assert np.array_equal(key_order(keys), np.argsort(keys, kind="stable"))
+
+
+def test_lower_bounds_across_fence_posts_with_long_runs_of_equal_keys() -> None:
+    rng = np.random.default_rng(9)
+    keys = np.sort(rng.integers(0, 50, 10_000, dtype=np.uint64))  # runs of ~200 equal keys
+    queries = np.sort(rng.integers(0, 52, 3_000, dtype=np.uint64))
+    assert np.array_equal(lower_bounds(keys, queries), np.searchsorted(keys, queries, "left"))
+    few = np.sort(rng.integers(0, 2**64 - 1, 5, dtype=np.uint64))  # sparse needles
+    spread = np.sort(rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64))
+    assert np.array_equal(lower_bounds(spread, few), np.searchsorted(spread, few, "left"))

@@ -31,6 +31,7 @@ from socialcredit.ledger.keys import (
     Run,
     entries,
     first_of_each_key,
+    key_order,
 )
 from socialcredit.ledger.quarantine import Quarantine
 from socialcredit.ledger.readers import InputFile, RawBatch, Unparsed, batches
@@ -114,7 +115,7 @@ class _Keys:
         cls, values: pa.ChunkedArray, fingerprint: npt.NDArray[np.uint64], index: KeyIndex
     ) -> _Keys:
         key1, key2 = record_keys(values)
-        order = np.argsort(key1, kind="stable")
+        order = key_order(key1)
         return cls(key1, key2, fingerprint, order, index.lookup(key1, key2, fingerprint, order))
 
 
@@ -408,28 +409,41 @@ def _land(ledger: Ledger, batch: _Batch, sources: list[InputFile]) -> None:
     publish the batch's quarantine and keys."""
     summary, layout = batch.summary, batch.layout
     files = ledger.data_files(layout)
-    try:
-        for rows in batch.accepted_batches(sources):
-            files.write(rows)
-        files.close()
-        if batch.new_subjects is not None:
-            batch.new_subjects.close()
-    except BaseException:
-        files.discard()
-        if batch.new_subjects is not None:
-            batch.new_subjects.discard()
-        batch.quarantine.discard()
-        raise
+    staged: Path | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="key-run") as pool:
+        try:
+            for rows in batch.accepted_batches(sources):
+                files.write(rows)
+            # the batch's key run is merged while the last data files are finished
+            accepted = summary.accepted > 0
+            run = pool.submit(batch.index.stage, batch.pending.runs()) if accepted else None
+            try:
+                files.close()
+                if batch.new_subjects is not None:
+                    batch.new_subjects.close()
+            finally:
+                staged = run.result() if run is not None else None
+        except BaseException:
+            files.discard()
+            if batch.new_subjects is not None:
+                batch.new_subjects.discard()
+            batch.quarantine.discard()
+            if staged is not None:
+                staged.unlink(missing_ok=True)
+            raise
     try:
         summary.version = files.commit(summary.batch_id)  # nothing accepted: no commit
     except BaseException:
         batch.quarantine.discard()  # (its files stay: the commit may have landed)
         raise
+    finally:
+        if summary.version is None and staged is not None:
+            staged.unlink(missing_ok=True)
     # the batch has landed (or had nothing to land): its quarantine is published
     # before anything that could still fail
     summary.quarantine = batch.quarantine.publish()
-    if summary.version is not None:
-        batch.index.add_runs(summary.version, batch.pending.runs())  # else rebuilt on open
+    if summary.version is not None and staged is not None:
+        batch.index.add_staged(summary.version, staged)  # (else rebuilt on open)
     if batch.new_subjects is not None:
         _register_derived(batch, batch.new_subjects)
 
