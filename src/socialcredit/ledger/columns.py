@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from socialcredit.ledger.hashing import as_array, byte_lengths, utf8_valid
+from socialcredit.ledger.hashing import as_array, byte_lengths, text_buffers, utf8_valid
 
 Mask = npt.NDArray[np.bool_]
 #: longest accepted text field; a longer one is quarantined, not stored
 MAX_TEXT_CHARS = 1000
-_NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class Problems:
@@ -69,9 +68,12 @@ def text(
         return pa.nulls(rows, pa.string())
     array = as_array(column)
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
-        bad = ~utf8_valid(array)
-        problems.add(bad, f"{name}: not valid UTF-8")
-        array = _null_where(array, bad).cast(pa.string())
+        try:  # Arrow validates UTF-8 as it casts, fast; only a failure is looked into
+            array = array.cast(pa.string())
+        except pa.ArrowInvalid:
+            bad = ~utf8_valid(array)
+            problems.add(bad, f"{name}: not valid UTF-8")
+            array = _null_where(array, bad).cast(pa.string())
     elif pa.types.is_dictionary(array.type):
         array = array.cast(pa.string())
     elif not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
@@ -149,30 +151,62 @@ def date(
     return _null_where(dates, early | late)
 
 
-_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
 def _iso_dates(values: pa.Array) -> pa.Array:
     """``YYYY-MM-DD`` text as date32; null where it is not a real date (2024-02-30 is
-    not). Vectorised arithmetic: Arrow's strptime rolls impossible days over."""
-    shaped = _mask(pc.fill_null(pc.match_substring_regex(values, _DATE), False))
-    usable = _null_where(values, ~shaped)
-
-    def part(start: int, stop: int) -> npt.NDArray[np.int64]:
-        digits = pc.utf8_slice_codeunits(usable, start, stop)
-        number: npt.NDArray[np.int64] = pc.fill_null(pc.cast(digits, pa.int64()), 0).to_numpy(
-            zero_copy_only=False
-        )
-        return number
-
-    year, month, day = part(0, 4), part(5, 7), part(8, 10)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_index = np.clip(month - 1, 0, 11)
-    longest = _DAYS_IN_MONTH[month_index] + ((month == 2) & leap)
-    real = shaped & (month >= 1) & (month <= 12) & (day >= 1) & (day <= longest)
-    months = ((year - 1970) * 12 + month_index).astype("datetime64[M]")
-    days = (months.astype("datetime64[D]").astype(np.int64) + day - 1).astype(np.int32)
+    not: Arrow's strptime would roll it over). One compiled pass over the bytes."""
+    offsets, data = text_buffers(values)
+    valid = _mask(values.is_valid()) if values.null_count else np.ones(len(values), np.bool_)
+    days = np.zeros(len(values), np.int32)
+    real = np.zeros(len(values), np.bool_)
+    _date_kernel()(offsets, data, valid, days, real)
     return pa.array(days, pa.date32(), mask=~real)
+
+
+@cache
+def _date_kernel() -> Callable[..., None]:
+    """Compiled on first use (and cached on disk)."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(
+        offsets: npt.NDArray[np.int64],
+        data: npt.NDArray[np.uint8],
+        valid: Mask,
+        days: npt.NDArray[np.int32],
+        real: Mask,
+    ) -> None:
+        longest = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+        for r in range(offsets.shape[0] - 1):
+            start = offsets[r]
+            if not valid[r] or offsets[r + 1] - start != 10:
+                continue
+            shaped = True
+            for j in range(10):
+                byte = data[start + j]
+                dash = j == 4 or j == 7  # "-" there, digits elsewhere
+                shaped = shaped and (byte == 45 if dash else 48 <= byte <= 57)
+            if not shaped:
+                continue
+            year = np.int64(0)
+            for j in range(4):
+                year = year * 10 + (np.int64(data[start + j]) - 48)
+            month = (np.int64(data[start + 5]) - 48) * 10 + (np.int64(data[start + 6]) - 48)
+            day = (np.int64(data[start + 8]) - 48) * 10 + (np.int64(data[start + 9]) - 48)
+            if month < 1 or month > 12 or day < 1:
+                continue
+            leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0
+            if day > longest[month - 1] + (1 if month == 2 and leap else 0):
+                continue
+            # days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant)
+            shifted = year - 1 if month <= 2 else year
+            era = (shifted if shifted >= 0 else shifted - 399) // 400
+            of_era = shifted - era * 400
+            of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+            of_cycle = of_era * 365 + of_era // 4 - of_era // 100 + of_year
+            days[r] = era * 146097 + of_cycle - 719468
+            real[r] = True
+
+    return kernel
 
 
 def number(
@@ -188,10 +222,69 @@ def number(
         return pa.nulls(rows, pa.float64())
     else:
         texts = text(array, rows, name, problems)
-        numeric = _mask(pc.fill_null(pc.match_substring_regex(texts, _NUMBER), True))
-        numeric |= _mask(texts.is_null())
+        offsets, data = text_buffers(texts)
+        valid = _mask(texts.is_valid()) if texts.null_count else np.ones(len(texts), np.bool_)
+        numeric = np.ones(len(texts), np.bool_)
+        spaced = np.zeros(len(texts), np.bool_)
+        _number_kernel()(offsets, data, valid, numeric, spaced)
         problems.add(~numeric, lambda row: f"{name}: {texts[row].as_py()!r} is not a number")
-        values = pc.cast(pc.utf8_trim_whitespace(_null_where(texts, ~numeric)), pa.float64())
+        usable = _null_where(texts, ~numeric)
+        values = pc.cast(pc.utf8_trim_whitespace(usable) if spaced.any() else usable, pa.float64())
     finite = _mask(pc.fill_null(pc.is_finite(values), True))
     problems.add(~finite, f"{name}: not a finite number")
     return _null_where(values, ~finite)
+
+
+@cache
+def _number_kernel() -> Callable[..., None]:
+    """Compiled on first use (and cached on disk): which texts are decimal numbers,
+    ``^\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*$`` (ASCII digits and
+    whitespace), and which of those have whitespace around them."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def kernel(
+        offsets: npt.NDArray[np.int64],
+        data: npt.NDArray[np.uint8],
+        valid: Mask,
+        numeric: Mask,
+        spaced: Mask,
+    ) -> None:
+        for r in range(offsets.shape[0] - 1):
+            if not valid[r]:
+                continue  # null: nothing to say
+            k, end = offsets[r], offsets[r + 1]
+            # \s: tab, newline, form feed, carriage return, space
+            while k < end and (data[k] == 32 or (9 <= data[k] <= 13 and data[k] != 11)):
+                k += 1
+            while end > k and (
+                data[end - 1] == 32 or (9 <= data[end - 1] <= 13 and data[end - 1] != 11)
+            ):
+                end -= 1
+            spaced[r] = k != offsets[r] or end != offsets[r + 1]
+            if k < end and (data[k] == 43 or data[k] == 45):  # sign
+                k += 1
+            whole = 0
+            while k < end and 48 <= data[k] <= 57:
+                k += 1
+                whole += 1
+            fraction = 0
+            if k < end and data[k] == 46:  # "."
+                k += 1
+                while k < end and 48 <= data[k] <= 57:
+                    k += 1
+                    fraction += 1
+                # "5." and ".5" are numbers, "." is not
+            ok = whole > 0 or fraction > 0
+            if ok and k < end and (data[k] == 101 or data[k] == 69):  # exponent
+                k += 1
+                if k < end and (data[k] == 43 or data[k] == 45):
+                    k += 1
+                digits = 0
+                while k < end and 48 <= data[k] <= 57:
+                    k += 1
+                    digits += 1
+                ok = digits > 0
+            numeric[r] = ok and k == end
+
+    return kernel

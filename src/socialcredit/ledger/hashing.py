@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 U64 = npt.NDArray[np.uint64]
 
 
-def _buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+def text_buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """Offsets (as int64, rebased on the array's slice) and the data buffer."""
     if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
         offsets: npt.NDArray[np.int64] = np.frombuffer(
@@ -36,8 +36,11 @@ def _buffers(array: pa.Array) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uin
 def byte_lengths(array: pa.Array) -> npt.NDArray[np.int64]:
     """The length in bytes of each value of a string or binary array, from its offsets
     (a null's length is whatever its offsets say: callers mask nulls)."""
-    offsets, _ = _buffers(array)
-    return np.diff(offsets)
+    if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type):
+        offsets, _ = text_buffers(array)
+        return np.diff(offsets)
+    narrow = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
+    return np.diff(narrow).astype(np.int64)  # (no int64 copy of the offsets first)
 
 
 def as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -53,7 +56,7 @@ def record_keys(record_id: pa.Array | pa.ChunkedArray) -> tuple[U64, U64]:
     array = as_array(record_id)
     if len(array) == 0:
         return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    offsets, data = _buffers(array)
+    offsets, data = text_buffers(array)
     first, second = _kernels()[1](offsets, data)
     return first, second
 
@@ -88,7 +91,7 @@ def fingerprints(columns: list[pa.Array | pa.ChunkedArray]) -> U64:
             numbers = numbers + 0.0  # -0.0 and 0.0 are the same amount
             fold(combined, *no_text, numbers.view(np.uint64), nulls, seed, null_hash)
         elif rows:
-            offsets, data = _buffers(as_array(array.cast(pa.string())))
+            offsets, data = text_buffers(as_array(array.cast(pa.string())))
             fold(combined, offsets, data, np.zeros(0, np.uint64), nulls, seed, null_hash)
     return combined
 
@@ -109,7 +112,7 @@ def utf8_valid(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.bool_]:
     array = as_array(values)
     if len(array) == 0:
         return np.ones(0, np.bool_)
-    offsets, data = _buffers(array)
+    offsets, data = text_buffers(array)
     valid: npt.NDArray[np.bool_] = _kernels()[0](offsets, data)
     return valid
 
