@@ -13,6 +13,7 @@ import socialcredit.ledger.readers as readers_module
 from socialcredit.ledger import RECORDS, Ledger
 from socialcredit.ledger.hashing import fingerprints, record_keys
 from socialcredit.ledger.keys import (
+    INDEX_FORMAT,
     MAX_RUNS,
     KeyIndex,
     PendingKeys,
@@ -73,6 +74,22 @@ def test_missing_runs_are_rebuilt_and_uncommitted_ones_dropped(
     index = registered.key_index(RECORDS)
     assert index.rows == stored(registered).num_rows
     assert not (keys / "run-99.npy").exists()
+    again = ingest(registered, shipped_catalog, generated / "records.parquet")
+    assert (again.accepted, again.duplicates) == (0, first.accepted)
+
+
+def test_an_index_of_another_hash_format_is_rebuilt_from_its_table(
+    registered: Ledger, generated: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    first = ingest(registered, shipped_catalog, generated / "records.parquet")
+    keys = registered.keys_path(RECORDS)
+    assert (keys / "FORMAT").read_text().strip() == str(INDEX_FORMAT)
+    # an index written by older hash functions: its entries match nothing now
+    (keys / "FORMAT").write_text("1\n")
+    np.save(keys / f"run-{first.version}.npy", _entries(["old-hash"], ["x"]))
+    index = registered.key_index(RECORDS)
+    assert (keys / "FORMAT").read_text().strip() == str(INDEX_FORMAT)
+    assert index.rows == stored(registered).num_rows
     again = ingest(registered, shipped_catalog, generated / "records.parquet")
     assert (again.accepted, again.duplicates) == (0, first.accepted)
 

@@ -173,23 +173,37 @@ def _kernels() -> tuple[
                 k += need + 1
         return out
 
+    # The text hashes take 8 bytes a step (a little-endian word; the last, partial word
+    # zero-padded, and the length mixed in at the end), as xxHash64's rounds do. These
+    # functions define the stored keys and fingerprints: changing them needs a new
+    # INDEX_FORMAT in socialcredit.ledger.keys (indexes are then rebuilt).
     @numba.njit(nogil=True, cache=True)
     def pair_kernel(offsets: npt.NDArray[np.int64], data: npt.NDArray[np.uint8]) -> tuple[U64, U64]:
         rows = offsets.shape[0] - 1
         first = np.empty(rows, np.uint64)
         second = np.empty(rows, np.uint64)
-        prime = np.uint64(0x100000001B3)
-        golden = np.uint64(0x9E3779B97F4A7C15)
-        other = np.uint64(0xC2B2AE3D27D4EB4F)
+        p1, p2 = np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F)
+        p3, p4 = np.uint64(0x165667B19E3779F9), np.uint64(0x85EBCA77C2B2AE63)
+        r31, l31, r27, l27 = np.uint64(33), np.uint64(31), np.uint64(37), np.uint64(27)
         for r in range(rows):
+            start, end = np.uint64(offsets[r]), np.uint64(offsets[r + 1])
             h = np.uint64(0xCBF29CE484222325)
             g = np.uint64(0x27D4EB2F165667C5)
-            for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
-                b = np.uint64(data[k])  # unsigned positions: no negative-index test
-                h = (h ^ b) * prime
-                g ^= (b + np.uint64(1)) * golden
-                g = ((g << np.uint64(23)) | (g >> np.uint64(41))) * other
-            length = np.uint64(offsets[r + 1] - offsets[r])
+            k = start
+            while k < end:
+                w = np.uint64(0)
+                if k + np.uint64(8) <= end:  # a whole word (one load, once compiled)
+                    for j in range(np.uint64(8)):
+                        w |= np.uint64(data[k + j]) << (np.uint64(8) * j)
+                else:
+                    for j in range(end - k):
+                        w |= np.uint64(data[k + j]) << (np.uint64(8) * j)
+                h ^= w * p2
+                h = ((h << l31) | (h >> r31)) * p1
+                g ^= w * p4
+                g = ((g << l27) | (g >> r27)) * p3
+                k += np.uint64(8)
+            length = end - start
             h ^= length
             h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -215,8 +229,9 @@ def _kernels() -> tuple[
     ) -> None:
         # one column into the running hash: text (offsets and data) or 64-bit words
         prime = np.uint64(0x100000001B3)
+        p1, p2 = np.uint64(0x9E3779B185EBCA87), np.uint64(0xC2B2AE3D27D4EB4F)
         m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-        s30, s27, s31 = np.uint64(30), np.uint64(27), np.uint64(31)
+        s30, s27, s31, r33 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(33)
         text = offsets.shape[0] > 0
         has_nulls = nulls.shape[0] > 0
         for r in range(combined.shape[0]):
@@ -224,10 +239,21 @@ def _kernels() -> tuple[
                 h = null_hash
             else:
                 if text:
-                    h = np.uint64(0xCBF29CE484222325) ^ seed  # FNV-1a, then the length
-                    for k in range(np.uint64(offsets[r]), np.uint64(offsets[r + 1])):
-                        h = (h ^ np.uint64(data[k])) * prime
-                    h ^= np.uint64(offsets[r + 1] - offsets[r])
+                    start, end = np.uint64(offsets[r]), np.uint64(offsets[r + 1])
+                    h = np.uint64(0xCBF29CE484222325) ^ seed
+                    k = start
+                    while k < end:
+                        w = np.uint64(0)
+                        if k + np.uint64(8) <= end:
+                            for j in range(np.uint64(8)):
+                                w |= np.uint64(data[k + j]) << (np.uint64(8) * j)
+                        else:
+                            for j in range(end - k):
+                                w |= np.uint64(data[k + j]) << (np.uint64(8) * j)
+                        h ^= w * p2
+                        h = ((h << s31) | (h >> r33)) * p1
+                        k += np.uint64(8)
+                    h ^= end - start
                 else:
                     h = words[r] + seed
                 h = (h ^ (h >> s30)) * m1

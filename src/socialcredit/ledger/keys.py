@@ -33,6 +33,10 @@ import numpy.typing as npt
 U64 = npt.NDArray[np.uint64]
 Run = npt.NDArray[np.uint64]  # (3, rows): key1, key2, fingerprint; sorted by the keys
 Mask = npt.NDArray[np.bool_]
+#: the version of the key and fingerprint functions (socialcredit.ledger.hashing) the
+#: runs were made with, kept in the index's FORMAT file: an index of another version
+#: is rebuilt from its table when opened (2: hashes take a word of 8 bytes a step)
+INDEX_FORMAT = 2
 #: never more runs than this (size-tiered merging keeps far fewer in practice)
 MAX_RUNS = 32
 _RUN = re.compile(r"^run-(\d+)(?:-(\d+))?\.npy$")
@@ -304,12 +308,15 @@ class KeyIndex:
         entries that version ``v`` added (for versions whose run is missing)."""
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory)
+        marker = directory / "FORMAT"
+        stale = not marker.exists() or marker.read_text().strip() != str(INDEX_FORMAT)
         covered: set[int] = set()
         spans: list[tuple[int, int, Path]] = []
         for path in directory.iterdir():
             match = _RUN.match(path.name)
-            if path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True)  # an interrupted write
+            if path.name.endswith(".tmp") or (stale and match):
+                # an interrupted write, or a run hashed by other functions: rebuilt below
+                path.unlink(missing_ok=True)
             elif match:
                 first = int(match.group(1))
                 spans.append((first, int(match.group(2) or first), path))
@@ -325,6 +332,8 @@ class KeyIndex:
                 continue
             covered |= span
             index._runs.append(_Span(first, last, np.load(path, mmap_mode="r")))
+        if stale:  # (every run of the old format is gone: none can be mixed in)
+            marker.write_text(f"{INDEX_FORMAT}\n")
         for version in range(1, table_version + 1):
             if version not in covered:
                 index.add(version, rebuild(version))
