@@ -229,11 +229,13 @@ class _Batch:
             subject = prepared.subjects
             self._register_subjects(table, checked.kind, subject.key1, subject.key2, kept)
         if rejected.any():
-            rows = np.flatnonzero(rejected)
-            # (a table without columns, from JSON objects without keys, lists no rows)
-            contents = raw.table.take(rows).to_pylist() if raw.table.num_columns else None
-            for row, content in zip(rows.tolist(), contents or [{}] * len(rows), strict=True):
-                self.quarantine.write(path, raw.row_number(row), problems.reasons(row), content)
+            rows = np.flatnonzero(rejected).tolist()
+            self.quarantine.write_rows(
+                path,
+                [raw.row_number(row) for row in rows],
+                [problems.reasons(row) for row in rows],
+                raw.table.take(rows),
+            )
         self.summary.rejected += int(rejected.sum())
         self.summary.duplicates += int(duplicate.sum())
         self.summary.accepted += int(accepted.sum())
