@@ -94,6 +94,23 @@ def test_an_index_of_another_hash_format_is_rebuilt_from_its_table(
     assert (again.accepted, again.duplicates) == (0, first.accepted)
 
 
+def test_a_rebuild_spills_to_disk_and_gives_the_run_the_ingest_wrote(
+    registered: Ledger,
+    generated: Path,
+    shipped_catalog: PolicyCatalog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary = ingest(registered, shipped_catalog, generated / "records.parquet")
+    keys = registered.keys_path(RECORDS)
+    written = np.load(keys / f"run-{summary.version}.npy")
+    (keys / f"run-{summary.version}.npy").unlink()
+    monkeypatch.setattr(keys_module, "SPILL_ENTRIES", 100)  # a rebuild far past memory
+    monkeypatch.setattr(keys_module, "MERGE_BLOCK", 64)
+    index = registered.key_index(RECORDS)
+    assert np.array_equal(np.asarray(index.runs()[-1]), written)
+    assert not [p for p in keys.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_index_entries_match_the_stored_rows(
     registered: Ledger, generated: Path, shipped_catalog: PolicyCatalog
 ) -> None:

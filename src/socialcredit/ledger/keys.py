@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -302,10 +302,11 @@ class KeyIndex:
         cls,
         directory: Path,
         table_version: int,
-        rebuild: Callable[[int], Run],
+        rebuild: Callable[[int], Iterable[Run]],
     ) -> KeyIndex:
         """Open the index of a table at ``table_version``; ``rebuild(v)`` gives the
-        entries that version ``v`` added (for versions whose run is missing)."""
+        entries that version ``v`` added, as sorted runs (for versions whose run is
+        missing: spilled to disk as they come, so memory stays bounded)."""
         directory.mkdir(parents=True, exist_ok=True)
         index = cls(directory)
         marker = directory / "FORMAT"
@@ -314,7 +315,9 @@ class KeyIndex:
         spans: list[tuple[int, int, Path]] = []
         for path in directory.iterdir():
             match = _RUN.match(path.name)
-            if path.name.endswith(".tmp") or (stale and match):
+            if path.is_dir() and path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)  # an interrupted rebuild
+            elif path.name.endswith(".tmp") or (stale and match):
                 # an interrupted write, or a run hashed by other functions: rebuilt below
                 path.unlink(missing_ok=True)
             elif match:
@@ -336,7 +339,13 @@ class KeyIndex:
             marker.write_text(f"{INDEX_FORMAT}\n")
         for version in range(1, table_version + 1):
             if version not in covered:
-                index.add(version, rebuild(version))
+                pending = PendingKeys(directory / f"rebuild-{version}.tmp")
+                try:
+                    for run in rebuild(version):
+                        pending.hold(run)
+                    index.add_runs(version, pending.runs())
+                finally:
+                    pending.discard()
         return index
 
     @classmethod

@@ -95,20 +95,25 @@ class Ledger:
         return KeyIndex.open(
             self.keys_path(layout),
             self.version(layout),
-            lambda version: self.entries_added(layout, version),
+            lambda version: self.runs_added(layout, version),
         )
 
-    def entries_added(self, layout: Layout, version: int) -> Run:
-        """Key-index entries of the rows that table version ``version`` added (none
-        for a compaction, which rewrites rows the index already holds)."""
+    def runs_added(self, layout: Layout, version: int) -> Iterator[Run]:
+        """Key-index entries of the rows that table version ``version`` added, as sorted
+        runs, a chunk of a data file at a time (none for a compaction, which rewrites
+        rows the index already holds)."""
         if self.operation(layout, version) == "OPTIMIZE":
-            return empty_run()
+            return
         before = set(self.table(layout, version - 1).file_uris()) if version > 0 else set()
-        added = [f for f in self.table(layout, version).file_uris() if f not in before]
-        parts = [
-            entries_of(pq.read_table(path, columns=list(layout.content)), layout) for path in added
-        ]
-        return merge_runs(parts)
+        for path in self.table(layout, version).file_uris():
+            if path not in before:
+                parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+                for rows in parquet.iter_batches(1 << 18, columns=list(layout.content)):
+                    yield entries_of(pa.Table.from_batches([rows]), layout)
+
+    def entries_added(self, layout: Layout, version: int) -> Run:
+        """:meth:`runs_added` as one run, in memory (a small version)."""
+        return merge_runs(list(self.runs_added(layout, version)))
 
     def operation(self, layout: Layout, version: int) -> str | None:
         for entry in self.table(layout).history():
