@@ -10,7 +10,7 @@ import pytest
 
 import socialcredit.ledger.keys as keys_module
 import socialcredit.ledger.readers as readers_module
-from socialcredit.ledger import RECORDS, Ledger
+from socialcredit.ledger import RECORDS, SUBJECTS, Ledger, open_input, run_batch
 from socialcredit.ledger.hashing import fingerprints, record_keys
 from socialcredit.ledger.keys import (
     INDEX_FORMAT,
@@ -109,6 +109,21 @@ def test_a_rebuild_spills_to_disk_and_gives_the_run_the_ingest_wrote(
     index = registered.key_index(RECORDS)
     assert np.array_equal(np.asarray(index.runs()[-1]), written)
     assert not [p for p in keys.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_runs_are_rebuilt_in_a_data_dir_whose_path_needs_escaping(
+    generated: Path, shipped_catalog: PolicyCatalog, tmp_path: Path
+) -> None:
+    ledger, _ = Ledger.init(tmp_path / "data dir ü")  # file URIs escape both
+    ingest_subjects = run_batch(
+        ledger, SUBJECTS, [open_input(generated / "subjects.parquet")], catalog=None
+    )
+    first = ingest(ledger, shipped_catalog, generated / "records.parquet")
+    for layout, version in ((SUBJECTS, ingest_subjects.version), (RECORDS, first.version)):
+        (ledger.keys_path(layout) / f"run-{version}.npy").unlink()
+    assert ledger.key_index(RECORDS).rows == stored(ledger).num_rows
+    again = ingest(ledger, shipped_catalog, generated / "records.parquet")
+    assert (again.accepted, again.duplicates) == (0, first.accepted)
 
 
 def test_index_entries_match_the_stored_rows(
@@ -279,3 +294,15 @@ def test_lower_bounds_across_fence_posts_with_long_runs_of_equal_keys() -> None:
     few = np.sort(rng.integers(0, 2**64 - 1, 5, dtype=np.uint64))  # sparse needles
     spread = np.sort(rng.integers(0, 2**64 - 1, 100_000, dtype=np.uint64))
     assert np.array_equal(lower_bounds(spread, few), np.searchsorted(spread, few, "left"))
+
+
+def test_repeated_keys_are_answered_as_if_looked_up_one_by_one(tmp_path: Path) -> None:
+    stored_ids = [f"s{n}" for n in range(50)]
+    index = KeyIndex.in_memory(_entries(stored_ids, ["v"] * 50))
+    # mostly repeats (as the subjects of many records), some with other content
+    ids = [f"s{n % 60}" for n in range(1000)]
+    content = ["v" if n % 7 else "changed" for n in range(1000)]
+    assert _lookup(index, ids, content) == (
+        [int(i[1:]) < 50 for i in ids],
+        [int(i[1:]) < 50 and c == "v" for i, c in zip(ids, content, strict=True)],
+    )

@@ -36,3 +36,23 @@ def test_rows_written_column_by_column_read_as_json_dumps_writes_them(tmp_path: 
     ] + ['{"file": "empty.jsonl", "row": 7, "reasons": ["no keys"], "content": {}}']
     assert written == expected
     assert json.loads(written[1])["content"]["record_id"] == "\\xff\\xfe bad"
+
+
+def test_column_names_with_braces_or_repeated_are_written_as_json_dumps_would(
+    tmp_path: Path,
+) -> None:
+    ledger, _ = Ledger.init(tmp_path)
+    table = pa.Table.from_arrays(
+        [pa.array([b"1"]), pa.array(["x"]), pa.array([b"2"]), pa.array(["y"])],
+        names=["a", "{x}", "a", "}{0}"],
+    )
+    quarantine = Quarantine(ledger, "b2")
+    quarantine.write_rows(Path("in.csv"), [3], [["bad"]], table)
+    written = Path(str(quarantine.publish())).read_text(encoding="utf-8").split("\n")[:-1]
+    content = {"a": "1", "{x}": "x"} | {"a": "2", "}{0}": "y"}  # a dict keeps the last
+    assert written == [
+        json.dumps(
+            {"file": "in.csv", "row": 3, "reasons": ["bad"], "content": content},
+            ensure_ascii=False,
+        )
+    ]

@@ -108,6 +108,7 @@ class DataFiles:
             schema=self.schema,
             commit_properties=CommitProperties(custom_metadata={"batch_id": batch_id}),
         )
+        self._done = []  # committed: no longer this batch's to discard
         table.update_incremental()
         return table.version()
 

@@ -437,6 +437,8 @@ def _land(ledger: Ledger, batch: _Batch, sources: list[InputFile]) -> None:
         summary.version = files.commit(summary.batch_id)  # nothing accepted: no commit
     except BaseException:
         batch.quarantine.discard()  # (its files stay: the commit may have landed)
+        if batch.new_subjects is not None:
+            batch.new_subjects.discard()  # not committed: registered by the next run
         raise
     finally:
         if summary.version is None and staged is not None:

@@ -335,6 +335,9 @@ class KeyIndex:
                 continue
             covered |= span
             index._runs.append(_Span(first, last, np.load(path, mmap_mode="r")))
+        # oldest first, as merging expects (a merged run is named by the versions of
+        # the older and the newer of the two)
+        index._runs.sort(key=lambda span: span.first)
         if stale:  # (every run of the old format is gone: none can be mixed in)
             marker.write_text(f"{INDEX_FORMAT}\n")
         for version in range(1, table_version + 1):
@@ -384,8 +387,19 @@ class KeyIndex:
         # searching in key order walks each run's pages once, in order
         order = key_order(key1) if order is None else order
         needles = (key1[order], key2[order], fingerprint[order])
-        sorted_found = np.zeros(len(key1), np.bool_)
-        sorted_same = np.zeros(len(key1), np.bool_)
+        # a key repeated (the subjects of a person's records) is looked up once: each
+        # look-up in a large run costs a cache miss or two
+        distinct = np.ones(len(order), np.bool_)
+        distinct[1:] = (
+            (needles[0][1:] != needles[0][:-1])
+            | (needles[1][1:] != needles[1][:-1])
+            | (needles[2][1:] != needles[2][:-1])
+        )
+        repeated = int(distinct.sum()) * 8 < len(order) * 7
+        if repeated:
+            needles = (needles[0][distinct], needles[1][distinct], needles[2][distinct])
+        sorted_found = np.zeros(len(needles[0]), np.bool_)
+        sorted_same = np.zeros(len(needles[0]), np.bool_)
         for span in self._runs:
             if span.rows.shape[1]:
                 rows = np.asarray(span.rows)  # a memory-mapped run, as a plain array view
@@ -393,6 +407,9 @@ class KeyIndex:
                 _probe_kernel()(
                     rows[0], rows[1], rows[2], starts, *needles, sorted_found, sorted_same
                 )
+        if repeated:
+            group = np.cumsum(distinct) - 1
+            sorted_found, sorted_same = sorted_found[group], sorted_same[group]
         found[order] = sorted_found
         same[order] = sorted_same
         return Lookup(found, same)

@@ -90,9 +90,14 @@ def _contents(table: pa.Table, rows: int) -> list[str]:
     if table.num_columns == 0:  # JSON objects without keys
         return ["{}"] * rows
     quote = json.encoder.encode_basestring  # what the encoder does to a str
-    template = "{{" + ", ".join(f"{quote(n)}: {{}}" for n in table.column_names) + "}}"
+    # as a dict of the row would have it: a repeated column name once, where it first
+    # comes, with the value of its last column
+    last = {name: position for position, name in enumerate(table.column_names)}
+    names = list(last)
+    escaped = (quote(n).replace("{", "{{").replace("}", "}}") for n in names)
+    template = "{{" + ", ".join(f"{n}: {{}}" for n in escaped) + "}}"
     cells: list[list[str]] = []
-    for column in table.columns:
+    for column in (table.column(last[name]) for name in names):
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
             # (some cells not UTF-8: the cast fails and the encoder decodes each cell)

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,8 +106,9 @@ class Ledger:
         if self.operation(layout, version) == "OPTIMIZE":
             return
         before = set(self.table(layout, version - 1).file_uris()) if version > 0 else set()
-        for path in self.table(layout, version).file_uris():
-            if path not in before:
+        for uri in self.table(layout, version).file_uris():
+            if uri not in before:
+                path = unquote(uri)  # URIs escape spaces and non-ASCII in the data dir
                 parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
                 for rows in parquet.iter_batches(1 << 18, columns=list(layout.content)):
                     yield entries_of(pa.Table.from_batches([rows]), layout)
