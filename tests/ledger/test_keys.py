@@ -40,25 +40,25 @@ def _lookup(index: KeyIndex, ids: list[str], content: list[str]) -> tuple[list[b
 
 
 def test_lookup_tells_new_same_and_changed_keys(tmp_path: Path) -> None:
-    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    index = KeyIndex.open(tmp_path, 0, lambda v: [])
     index.add(1, _entries(["a", "b"], ["1", "2"]))
     index.add(2, _entries(["c"], ["3"]))
     assert _lookup(index, ["a", "b", "c", "d"], ["1", "x", "3", "4"]) == (
         [True, True, True, False],
         [True, False, True, False],
     )
-    reopened = KeyIndex.open(tmp_path, 2, lambda v: _entries([], []))
+    reopened = KeyIndex.open(tmp_path, 2, lambda v: [])
     assert reopened.rows == 3
 
 
 def test_runs_are_merged_when_they_grow_many(tmp_path: Path) -> None:
-    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    index = KeyIndex.open(tmp_path, 0, lambda v: [])
     for version in range(1, MAX_RUNS + 3):
         index.add(version, _entries([f"id-{version}"], ["x"]))
     assert index.run_count <= 3
     assert index.rows == MAX_RUNS + 2
     assert _lookup(index, ["id-1", f"id-{MAX_RUNS + 2}"], ["x", "x"])[1] == [True, True]
-    reopened = KeyIndex.open(tmp_path, MAX_RUNS + 2, lambda v: _entries([], []))
+    reopened = KeyIndex.open(tmp_path, MAX_RUNS + 2, lambda v: [])
     assert reopened.rows == MAX_RUNS + 2
 
 
@@ -139,7 +139,7 @@ def test_index_entries_match_the_stored_rows(
 
 
 def test_runs_stay_few_and_an_interrupted_merge_is_cleaned_up(tmp_path: Path) -> None:
-    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    index = KeyIndex.open(tmp_path, 0, lambda v: [])
     for version in range(1, 101):
         index.add(version, _entries([f"id-{version}-{n}" for n in range(10)], ["x"] * 10))
     assert index.run_count <= 7  # size-tiered: about log2(100)
@@ -147,7 +147,7 @@ def test_runs_stay_few_and_an_interrupted_merge_is_cleaned_up(tmp_path: Path) ->
     # a merge killed after writing its output and before deleting its inputs
     merged = merge_runs(index.runs())
     np.save(tmp_path / "run-1-100.npy", merged)
-    reopened = KeyIndex.open(tmp_path, 100, lambda v: _entries([], []))
+    reopened = KeyIndex.open(tmp_path, 100, lambda v: [])
     assert reopened.run_count == 1
     assert reopened.rows == 1000
     assert sorted(p.name for p in tmp_path.glob("run-*.npy")) == ["run-1-100.npy"]
@@ -250,7 +250,7 @@ def test_lower_bounds_agree_with_searchsorted(size: int, needles: int) -> None:
 
 
 def test_entries_sharing_key1_are_told_apart_by_key2(tmp_path: Path) -> None:
-    index = KeyIndex.open(tmp_path, 0, lambda v: _entries([], []))
+    index = KeyIndex.open(tmp_path, 0, lambda v: [])
     shared = np.array([7, 7, 7, 9], np.uint64)
     index.add(1, entries(shared, np.array([1, 2, 3, 1], np.uint64), np.arange(4, dtype=np.uint64)))
     found = index.lookup(
