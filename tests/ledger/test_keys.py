@@ -105,7 +105,6 @@ def test_a_rebuild_spills_to_disk_and_gives_the_run_the_ingest_wrote(
     written = np.load(keys / f"run-{summary.version}.npy")
     (keys / f"run-{summary.version}.npy").unlink()
     monkeypatch.setattr(keys_module, "SPILL_ENTRIES", 100)  # a rebuild far past memory
-    monkeypatch.setattr(keys_module, "MERGE_BLOCK", 64)
     index = registered.key_index(RECORDS)
     assert np.array_equal(np.asarray(index.runs()[-1]), written)
     assert not [p for p in keys.iterdir() if p.name.endswith(".tmp")]
