@@ -54,6 +54,11 @@ def _mask(values: pa.Array | pa.ChunkedArray) -> Mask:
     return mask.astype(np.bool_)
 
 
+def _valid(array: pa.Array) -> Mask:
+    """Which values are not null (without converting the bitmap when none is)."""
+    return _mask(array.is_valid()) if array.null_count else np.ones(len(array), np.bool_)
+
+
 def _null_where(column: pa.Array, mask: Mask) -> pa.Array:
     if not mask.any():
         return column
@@ -92,9 +97,7 @@ def text(
         chars = pc.fill_null(pc.utf8_length(array.take(pa.array(maybe))), 0)
         too_long[maybe] = chars.to_numpy(zero_copy_only=False) > MAX_TEXT_CHARS
     problems.add(too_long, f"{name}: longer than {MAX_TEXT_CHARS:,} characters")
-    empty = size == 0
-    if array.null_count:  # nulls are null already: only empty text needs a copy
-        empty &= _mask(array.is_valid())
+    empty = (size == 0) & _valid(array)  # nulls are null already: no copy for them
     return _null_where(array, too_long | empty)
 
 
@@ -110,7 +113,7 @@ def required(
         array = array.cast(array.type.value_type)
     if pa.types.is_string_view(array.type):
         array = array.cast(pa.string())
-    missing = _mask(array.is_null()) if array.null_count else np.zeros(len(array), np.bool_)
+    missing = ~_valid(array)
     if (
         pa.types.is_string(array.type)
         or pa.types.is_binary(array.type)
@@ -155,10 +158,9 @@ def _iso_dates(values: pa.Array) -> pa.Array:
     """``YYYY-MM-DD`` text as date32; null where it is not a real date (2024-02-30 is
     not: Arrow's strptime would roll it over). One compiled pass over the bytes."""
     offsets, data = text_buffers(values)
-    valid = _mask(values.is_valid()) if values.null_count else np.ones(len(values), np.bool_)
     days = np.zeros(len(values), np.int32)
     real = np.zeros(len(values), np.bool_)
-    _date_kernel()(offsets, data, valid, days, real)
+    _date_kernel()(offsets, data, _valid(values), days, real)
     return pa.array(days, pa.date32(), mask=~real)
 
 
@@ -223,10 +225,9 @@ def number(
     else:
         texts = text(array, rows, name, problems)
         offsets, data = text_buffers(texts)
-        valid = _mask(texts.is_valid()) if texts.null_count else np.ones(len(texts), np.bool_)
         numeric = np.ones(len(texts), np.bool_)
         spaced = np.zeros(len(texts), np.bool_)
-        _number_kernel()(offsets, data, valid, numeric, spaced)
+        _number_kernel()(offsets, data, _valid(texts), numeric, spaced)
         problems.add(~numeric, lambda row: f"{name}: {texts[row].as_py()!r} is not a number")
         usable = _null_where(texts, ~numeric)
         values = pc.cast(pc.utf8_trim_whitespace(usable) if spaced.any() else usable, pa.float64())

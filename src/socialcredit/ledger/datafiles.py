@@ -41,7 +41,6 @@ class DataFiles:
         self.layout = layout
         self.schema = layout.table_schema
         self.rows_per_file = rows_per_file
-        self.rows = 0
         self._done: list[AddAction] = []
         self._writer: pq.ParquetWriter | None = None
         self._name = ""
@@ -91,7 +90,6 @@ class DataFiles:
                 self._writer.write_table(part, row_group_size=ROWS_PER_GROUP)
             offset += part.num_rows
             self._rows_in_file += part.num_rows
-            self.rows += part.num_rows
             if self._rows_in_file >= self.rows_per_file:
                 self._close_file()
 

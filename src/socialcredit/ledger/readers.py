@@ -126,15 +126,23 @@ def batches(source: InputFile) -> Iterator[RawBatch]:
 PARQUET_BUFFER = 1 << 20
 
 
+def parquet_chunks(path: Path | str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """A Parquet file in chunks of :data:`BATCH_ROWS` rows, in bounded memory.
+
+    Column chunks are read through small buffers as the pages are decoded: with
+    pre-buffering (pyarrow's default) the reader keeps the chunks of row groups
+    already read, and memory grows with the file.
+    """
+    parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=PARQUET_BUFFER)
+    for batch in parquet.iter_batches(BATCH_ROWS, columns=columns):
+        yield pa.Table.from_batches([batch])
+
+
 def _parquet_batches(source: InputFile) -> Iterator[RawBatch]:
     row = 1
     try:
-        # column chunks are read through small buffers as the pages are decoded: with
-        # pre-buffering (pyarrow's default) the reader keeps the chunks of row groups
-        # already read, and memory grows with the file
-        parquet = pq.ParquetFile(source.path, pre_buffer=False, buffer_size=PARQUET_BUFFER)
-        for batch in parquet.iter_batches(BATCH_ROWS):
-            yield RawBatch(pa.Table.from_batches([batch]), row)
+        for batch in parquet_chunks(source.path):
+            yield RawBatch(batch, row)
             row += batch.num_rows
     except (OSError, pa.ArrowException) as error:
         raise UnusableInputError(

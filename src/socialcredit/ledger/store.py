@@ -25,13 +25,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from socialcredit.ledger.datafiles import DataFiles
 from socialcredit.ledger.errors import LedgerNotInitialisedError
 from socialcredit.ledger.hashing import fingerprints, record_keys
 from socialcredit.ledger.keys import KeyIndex, Run, empty_run, entries, merge_runs
+from socialcredit.ledger.readers import parquet_chunks
 from socialcredit.ledger.schema import RECORDS, SUBJECTS, Layout
 
 
@@ -109,9 +109,8 @@ class Ledger:
         for uri in self.table(layout, version).file_uris():
             if uri not in before:
                 path = unquote(uri)  # URIs escape spaces and non-ASCII in the data dir
-                parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-                for rows in parquet.iter_batches(1 << 18, columns=list(layout.content)):
-                    yield entries_of(pa.Table.from_batches([rows]), layout)
+                for rows in parquet_chunks(path, columns=list(layout.content)):
+                    yield entries_of(rows, layout)
 
     def entries_added(self, layout: Layout, version: int) -> Run:
         """:meth:`runs_added` as one run, in memory (a small version)."""
