@@ -8,6 +8,11 @@ from typer.testing import CliRunner
 
 from socialcredit.policy import PolicyCatalog, load_catalog, shipped_policy_dir
 from socialcredit.simulate import GenerateOptions, generate
+from tests.populations import population
+from tests.scored import scored
+
+# session fixtures shared by several test packages
+__all__ = ["population", "scored"]
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         description="Directory with national.toml and overlays; default: the shipped policies.",
     )
 
+    snapshot_retention: int = Field(
+        5,
+        ge=1,
+        le=10_000,
+        description="Published snapshots kept (the newest; the current one is never removed).",
+    )
+
     @field_validator("policy_dir", mode="before")
     @classmethod
     def _empty_means_default(cls, value: object) -> object:

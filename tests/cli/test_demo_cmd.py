@@ -18,6 +18,9 @@ def test_demo_validates_shows_audits_and_generates(runner: CliRunner, tmp_path: 
     assert "subjects: 21,000 accepted, 0 rejected" in result.stdout
     assert "records: " in result.stdout
     assert ", 0 rejected, 0 duplicates (ledger version 1)" in result.stdout
+    assert "snapshot 000001-" in result.stdout
+    assert "transport.flight -> denied ['listed:discredited']" in result.stdout
     again = runner.invoke(create_cli(), ["--data", str(tmp_path), "demo"])
     assert again.exit_code == 0, again.output
     assert "subjects: 0 accepted, 0 rejected, 21,000 duplicates" in again.stdout
+    assert "snapshot 000002-" in again.stdout

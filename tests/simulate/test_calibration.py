@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate.calibration import calibration
-from tests.simulate.conftest import AS_OF, Generated
+from tests.populations import AS_OF, Generated
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "simulation.md"
 

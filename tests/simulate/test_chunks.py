@@ -11,7 +11,7 @@ from socialcredit.identity import validate_array
 from socialcredit.simulate import GenerateOptions
 from socialcredit.simulate.chunks import MAX_COUNTY_PARTS, plan_chunks
 from socialcredit.simulate.people import generate_people
-from tests.simulate.conftest import AS_OF
+from tests.populations import AS_OF
 
 
 def test_parts_of_one_county_never_share_an_id() -> None:

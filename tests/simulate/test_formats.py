@@ -13,7 +13,7 @@ import pytest
 
 from socialcredit.policy import PolicyCatalog
 from socialcredit.simulate import GenerateOptions, generate
-from tests.simulate.conftest import AS_OF, Generated
+from tests.populations import AS_OF, Generated
 
 
 def _negative(records: pa.Table, catalog: PolicyCatalog) -> pa.Array:

@@ -24,7 +24,7 @@ from socialcredit.simulate import (
     pinyin,
 )
 from socialcredit.simulate.calibration import calibration
-from tests.simulate.conftest import AS_OF, Generated
+from tests.populations import AS_OF, Generated
 
 SUBJECT_COLUMNS = ["subject_id", "kind", "name", "region", "birth_date", "registered_on"]
 RECORD_COLUMNS = [

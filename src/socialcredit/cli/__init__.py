@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from socialcredit.cli import demo_cmd, generate_cmd, identity_cmd, ledger_cmd, policy_cmd
+from socialcredit.cli import (
+    demo_cmd,
+    generate_cmd,
+    identity_cmd,
+    ledger_cmd,
+    policy_cmd,
+    scoring_cmd,
+)
 from socialcredit.cli.output import CliState, fail
 from socialcredit.settings import load_settings
 
@@ -41,9 +48,19 @@ def create_cli() -> typer.Typer:
                 show_default=False,
             ),
         ] = None,
+        snapshot_retention: Annotated[
+            int | None,
+            typer.Option(
+                "--snapshot-retention",
+                help="Snapshots kept (env SOCIALCREDIT_SNAPSHOT_RETENTION; default 5).",
+                show_default=False,
+            ),
+        ] = None,
     ) -> None:
         try:
-            settings = load_settings(data=data, policy_dir=policy_dir)
+            settings = load_settings(
+                data=data, policy_dir=policy_dir, snapshot_retention=snapshot_retention
+            )
         except ValidationError as error:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
@@ -56,6 +73,7 @@ def create_cli() -> typer.Typer:
     generate_cmd.register(app)
     ledger_cmd.register(app)
     ledger_cmd.register_ledger_app(app)
+    scoring_cmd.register(app)
     demo_cmd.register(app)
     return app
 

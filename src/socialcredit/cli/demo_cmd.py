@@ -2,8 +2,8 @@
 
 Today: validate the shipped policies, print the effective national policy and its
 proportionality and context audit, generate a synthetic population with its records,
-and register and ingest it into the ledger of the data dir. Later steps extend this
-to scoring and the web platform.
+register and ingest it into the ledger of the data dir, score everyone and publish a
+snapshot, and check a discredited person. Later steps add the web platform.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import typer
 
 from socialcredit.cli.output import EXIT_FAILED, state
 from socialcredit.cli.policy_cmd import print_audit, print_policy
+from socialcredit.cli.scoring_cmd import check
 from socialcredit.ledger import RECORDS, SUBJECTS, Ledger, open_input, run_batch
 from socialcredit.policy import audit, check_files
 from socialcredit.policy.loader import policy_files_in
+from socialcredit.scoring.run import ScoreRequest, run_scoring
 from socialcredit.simulate import GenerateOptions, generate
 
 
@@ -68,8 +70,31 @@ def register(app: typer.Typer) -> None:
                 f"{result.duplicates:,} duplicates (ledger version {ledger.version(layout)})",
                 highlight=False,
             )
+        out.rule("6. score everyone and publish a snapshot")
+        request = ScoreRequest(
+            dt.date.today(), dt.datetime.now(dt.UTC), settings.snapshot_retention
+        )
+        snapshot = run_scoring(settings.data, catalog, request).snapshot
+        meta = snapshot.metadata
+        out.print(
+            f"snapshot {snapshot.id}: {meta['subjects']:,} subjects; persons on the "
+            f"discredited list {meta['lists']['person']['discredited']:,}, on the red list "
+            f"{meta['lists']['person']['red']:,}; grades {meta['grades']['person']}",
+            highlight=False,
+        )
+        sample = snapshot.subject_table(["subject_id", "lists"]).to_pylist()
+        debtor = next((r["subject_id"] for r in sample if "discredited" in r["lists"]), None)
+        if debtor is not None:
+            decision = check(snapshot, debtor, "transport.flight")
+            out.print(
+                f"a relying party's check: {debtor} transport.flight -> "
+                f"{'allowed' if decision['allowed'] else 'denied'} {decision['reasons']} "
+                f"(records {decision.get('records', [])})",
+                highlight=False,
+            )
+            out.print(f"why: `socialcredit --data {settings.data} show {debtor}`")
         out.print(
             "\nNext: `socialcredit policy show --region 371082` for Rongcheng, "
-            "`socialcredit policy audit` for every overlay, `socialcredit ingest --help`. "
-            "Scoring and the web platform are not built yet."
+            "`socialcredit policy audit` for every overlay, `socialcredit snapshot list`. "
+            "The web platform is not built yet."
         )

@@ -1,3 +1,5 @@
+"""The generator's 200,000-person population, shared by the test packages."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +27,8 @@ class Generated:
 def population(
     tmp_path_factory: pytest.TempPathFactory, shipped_catalog: PolicyCatalog
 ) -> Generated:
-    """200,000 people with their organisations and records, generated once per session."""
+    """200,000 people with their organisations and records, generated once per session
+    (shared by the simulation and scoring tests; read-only)."""
     out = tmp_path_factory.mktemp("population")
     summary = generate(
         GenerateOptions(people=200_000, seed=2019, out=out, as_of=AS_OF), shipped_catalog

@@ -1,0 +1,327 @@
+"""``socialcredit score``, ``show``, ``check``, ``export snapshot`` and ``snapshot list``:
+thin callers of :mod:`socialcredit.scoring`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
+from socialcredit.ledger import Ledger, LedgerError
+from socialcredit.policy import PolicyError, load_catalog
+from socialcredit.scoring.explain import UnknownSubjectError, explain
+from socialcredit.scoring.policy_tables import PolicyTables, compile_policy
+from socialcredit.scoring.run import ScoreRequest, run_scoring
+from socialcredit.scoring.snapshot_files import CONTRACT_COLUMNS
+from socialcredit.scoring.snapshots import Snapshot, SnapshotError, SnapshotStore
+
+SnapshotOption = Annotated[
+    str | None,
+    typer.Option("--snapshot", help="Snapshot id (default: the current one; see snapshot list)."),
+]
+
+
+def _date(text: str | None, name: str) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
+
+
+def _moment(text: str | None) -> dt.datetime:
+    now = dt.datetime.now(dt.UTC)
+    if text is None:
+        return now
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--ledger-as-of: {text!r} is not a timestamp (e.g. 2026-11-28T12:00:00Z)")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    if moment > now:
+        fail(f"--ledger-as-of: {text} is in the future; the ledger cannot be read as of then")
+    return moment
+
+
+def _tables(ctx: typer.Context) -> PolicyTables:
+    try:
+        return compile_policy(load_catalog(state(ctx).settings.effective_policy_dir()))
+    except PolicyError as error:
+        fail(f"the policy cannot be used:\n{error}")
+
+
+def _ledger(ctx: typer.Context) -> Ledger:
+    try:
+        return Ledger.open(state(ctx).settings.data)
+    except LedgerError as error:
+        fail(str(error), error.exit_code)
+
+
+def _snapshot(ctx: typer.Context, snapshot_id: str | None) -> Snapshot:
+    try:
+        return SnapshotStore.of(state(ctx).settings.data).open(snapshot_id)
+    except SnapshotError as error:
+        fail(str(error))
+
+
+@contextmanager
+def _stages(ctx: typer.Context) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=state(ctx).err, transient=True) as bar:
+        current: list[Any] = []
+
+        def stage(description: str, total: int | None) -> Callable[[int], None]:
+            for task in current:
+                bar.update(task, completed=bar.tasks[task].total or 1, visible=False)
+            task = bar.add_task(description, total=total)
+            current[:] = [task]
+            return lambda rows: bar.advance(task, rows)
+
+        yield stage
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    def score_command(
+        ctx: typer.Context,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Score as of this date (default today).")
+        ] = None,
+        ledger_as_of: Annotated[
+            str | None,
+            typer.Option(
+                "--ledger-as-of",
+                help="Read the ledger as recorded at this moment (default now): "
+                "reproduces a past snapshot.",
+            ),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Score every registered subject and publish a snapshot atomically."""
+        settings = state(ctx).settings
+        request = ScoreRequest(
+            _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
+        )
+        _ledger(ctx)
+        try:
+            catalog = load_catalog(settings.effective_policy_dir())
+        except PolicyError as error:
+            fail(f"the policy cannot be used:\n{error}")
+        with _stages(ctx) as stage:
+            summary = run_scoring(settings.data, catalog, request, stage=stage)
+        document = summary.as_dict()
+        if as_json:
+            emit_json(document)
+            return
+        out = state(ctx).out
+        out.print(
+            f"snapshot {document['snapshot']}: {document['subjects']:,} subjects scored as of "
+            f"{document['as_of']} in {document['seconds']:.1f} s (policy {document['policy']})"
+        )
+        for kind, counts in document["lists"].items():
+            out.print(f"  {kind}: " + ", ".join(f"{n} list {c:,}" for n, c in counts.items()))
+
+    @app.command("show")
+    def show_command(
+        ctx: typer.Context,
+        subject_id: Annotated[
+            str, typer.Argument(help="Resident ID or Unified Social Credit Code.")
+        ],
+        snapshot_id: SnapshotOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Why a subject has its score: records, points, rules, ranks and measures."""
+        snapshot = _snapshot(ctx, snapshot_id)
+        try:
+            document = explain(_ledger(ctx), _tables(ctx), snapshot, subject_id.strip().upper())
+        except UnknownSubjectError as error:
+            fail(str(error), EXIT_FAILED)
+        if as_json:
+            emit_json(document)
+        else:
+            _print_explanation(ctx, document)
+
+    @app.command("check")
+    def check_command(
+        ctx: typer.Context,
+        subject_id: Annotated[
+            str, typer.Argument(help="Resident ID or Unified Social Credit Code.")
+        ],
+        measure: Annotated[
+            str, typer.Argument(help="A measure of the policy, e.g. transport.flight.")
+        ],
+        snapshot_id: SnapshotOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """May the subject have this measure? Exit 0 if allowed, 1 if denied."""
+        snapshot = _snapshot(ctx, snapshot_id)
+        document = check(snapshot, subject_id.strip().upper(), measure)
+        if as_json:
+            emit_json(document)
+        else:
+            word = "allowed" if document["allowed"] else "denied"
+            state(ctx).out.print(f"{measure}: {word} ({', '.join(document['reasons'])})")
+            for record in document.get("records", []):
+                state(ctx).out.print(f"  record {record}")
+        raise typer.Exit(0 if document["allowed"] else EXIT_FAILED)
+
+    export_app = typer.Typer(help="Export published data.", no_args_is_help=True)
+    app.add_typer(export_app, name="export")
+
+    @export_app.command("snapshot")
+    def export_command(
+        ctx: typer.Context,
+        out: Annotated[Path, typer.Option("--out", help="The Parquet file to write.")],
+        snapshot_id: SnapshotOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """One row per subject: the contract's columns first, then the rest."""
+        snapshot = _snapshot(ctx, snapshot_id)
+        try:
+            rows = export_snapshot(snapshot, out)
+        except OSError as error:
+            fail(f"cannot write {out}: {error.strerror or error}")
+        document = {"snapshot": snapshot.id, "out": str(out), "rows": rows}
+        if as_json:
+            emit_json(document)
+        else:
+            state(ctx).out.print(f"{rows:,} subjects of snapshot {snapshot.id} written to {out}")
+
+    snapshot_app = typer.Typer(help="Published snapshots.", no_args_is_help=True)
+    app.add_typer(snapshot_app, name="snapshot")
+
+    @snapshot_app.command("list")
+    def list_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """The kept snapshots, newest first; the current one marked."""
+        listed = SnapshotStore.of(state(ctx).settings.data).describe()
+        if as_json:
+            emit_json(listed)
+            return
+        out = state(ctx).out
+        if not listed:
+            out.print("no snapshot yet: run `socialcredit score`")
+        for item in listed:
+            mark = "*" if item.get("current") else " "
+            if "error" in item:
+                out.print(f"{mark} {item['snapshot']}  unusable: {item['error']}")
+                continue
+            out.print(
+                f"{mark} {item['snapshot']}  as of {item['as_of']}, ledger as of "
+                f"{item['ledger_as_of']}, {item['subjects']:,} subjects, "
+                f"policy {item['policy']['version']}"
+            )
+
+
+def check(snapshot: Snapshot, subject_id: str, measure: str) -> dict[str, Any]:
+    """The relying party's answer: allowed or not, reason codes, the records behind a
+    denial; never the score."""
+    measures = snapshot.metadata["measure_names"]
+    if measure not in measures:
+        fail(f"unknown measure {measure!r}; the policy's measures: {', '.join(measures)}")
+    row = int(snapshot.locate([subject_id])[0])
+    if row < 0:
+        fail(f"no subject {subject_id} in snapshot {snapshot.id}")
+    decision = snapshot.decision(int(snapshot.array("combo")[row]), measure)
+    document: dict[str, Any] = {
+        "allowed": decision.allowed,
+        "measure": measure,
+        "reasons": list(decision.reasons),
+        "snapshot": snapshot.id,
+        "policy": snapshot.metadata["policy"]["version"],
+    }
+    on = {reason.split(":", 1)[1] for reason in decision.reasons if reason.startswith("listed:")}
+    if on and not decision.allowed:
+        document["records"] = [r for name, r in snapshot.listed_records(row) if name in on]
+    return document
+
+
+def export_snapshot(snapshot: Snapshot, out: Path) -> int:
+    """The per-subject table as one file, contract columns first, through a temporary
+    file (a failed export leaves no partial file under the name asked for)."""
+    files = snapshot.table_files()
+    names = pq.read_schema(files[0]).names
+    columns = [*CONTRACT_COLUMNS, *(n for n in names if n not in CONTRACT_COLUMNS)]
+    schema = pa.schema([pq.read_schema(files[0]).field(name) for name in columns])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    rows = 0
+    try:
+        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+            for path in files:
+                source = pq.ParquetFile(path)
+                for group in range(source.num_row_groups):
+                    table = source.read_row_group(group, columns=columns).select(columns)
+                    writer.write_table(table)
+                    rows += table.num_rows
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return rows
+
+
+def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
+    out = state(ctx).out
+    out.print(
+        f"[bold]{doc['subject_id']}[/] ({doc['kind']}, region {doc['region']}): "
+        f"score [bold]{doc['score']}[/], grade [bold]{doc['grade']}[/], "
+        f"lists: {', '.join(doc['lists']) or 'none'}",
+        highlight=False,
+    )
+    out.print(
+        f"snapshot {doc['snapshot']}, as of {doc['as_of']}, ledger as of {doc['ledger_as_of']}, "
+        f"policy {doc['policy']}",
+        highlight=False,
+    )
+    if not doc["policy_unchanged"]:
+        out.print("[yellow]the policy changed since this snapshot: rules shown are today's[/]")
+    ranks = doc["ranks"]
+    out.print(
+        "ranks: "
+        + "; ".join(
+            f"{level} {r['rank']:,} ({r['percentile']:.2f} percentile)"
+            for level, r in ranks.items()
+        ),
+        highlight=False,
+    )
+    a = doc["arithmetic"]
+    out.print(
+        f"arithmetic: base {a['base']} {a['records']:+g} (records) {a['adjustments']:+g} "
+        f"(yearly sums and caps) = {a['total']}, within [{a['floor']}, {a['ceiling']}] "
+        f"-> {a['score']}",
+        highlight=False,
+    )
+    out.print("[bold]records that count[/]")
+    for r in doc["counted"]:
+        out.print(
+            f"  {r['occurred_on']} {r['record_type']} {r['points']:+g} ({r['rule']}; "
+            f"{r['legal_basis']}) by {r['authority']} {r['decision_ref'] or ''} "
+            f"[{r['record_id']}], counts until {r['counts_until']}",
+            highlight=False,
+        )
+    for g in doc["adjustments"]:
+        out.print(
+            f"  {g['year']} {g['record_type']}: {g['adjustment']:+g} ({g['rule']})",
+            highlight=False,
+        )
+    if doc["not_counted"]:
+        out.print("[bold]records that no longer count[/]")
+    for r in doc["not_counted"]:
+        out.print(
+            f"  {r['occurred_on']} {r['record_type']} [{r['record_id']}]: {r['reason']}",
+            highlight=False,
+        )
+    out.print("[bold]measures[/]")
+    for m in doc["measures"]:
+        word = "yes" if m["allowed"] else "no"
+        out.print(f"  {m['measure']}: {word} ({', '.join(m['reasons'])})", highlight=False)

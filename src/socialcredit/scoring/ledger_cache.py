@@ -1,0 +1,311 @@
+"""The scoring cache: the ledger's data files decoded once into compact arrays.
+
+Ledger data files never change once committed, so what a scoring run needs from each
+(subject row, record type, date, amount, flags, key hashes, record IDs) is decoded the
+first time a run sees the file and kept beside the ledger, memory-mappable, with each
+file's records in the order of their subjects' rows (so that a run walking the
+subjects reads every file forwards):
+
+```
+DATA/scoring-cache/registry-<generation>/parts/<file>/   one subjects data file:
+      subject_id.arrow, kind.npy, region.npy            (rows in file order)
+DATA/scoring-cache/registry-<generation>/index-<rows>.npy   sorted (key1, key2, row)
+DATA/scoring-cache/registry-<generation>/files.json      the files, in row order
+DATA/scoring-cache/records/<file>/                       one records data file:
+      subject.npy type.npy occurred.npy amount.npy flags.npy key1.npy revokes.npy
+      row.npy record_id.arrow meta.json   (rows in subject order; row: the file's row;
+                                           meta.json written last)
+```
+Subjects get dense rows in the order their files joined the registry, so rows already
+given never move when subjects are registered; a compaction of the subjects table (its
+files replaced) starts a new generation, and every records entry is re-made for it.
+Every entry is written to a temporary name and renamed: a killed run leaves either a
+complete entry or none. Anything unreadable is rebuilt from the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from socialcredit.ledger.hashing import record_keys
+from socialcredit.ledger.runs import entries, merge_runs
+from socialcredit.scoring.engine_kernels import cluster_kernel
+from socialcredit.scoring.policy_tables import KINDS
+from socialcredit.scoring.subject_index import SubjectIndex
+
+CACHE_FORMAT = 4
+REVOCATION = 8  # (ledger_view's flag: the row revokes another record)
+RECORD_COLUMNS = ("subject", "type", "occurred", "amount", "flags", "key1")
+
+
+def _save_arrow(path: Path, array: pa.Array) -> None:
+    with (
+        pa.OSFile(str(path), "wb") as sink,
+        pa.ipc.new_file(sink, pa.schema([pa.field("v", array.type)])) as writer,
+    ):
+        writer.write_table(pa.table({"v": array}))
+
+
+def load_arrow(path: Path) -> pa.ChunkedArray:
+    with pa.memory_map(str(path)) as source:
+        column: pa.ChunkedArray = pa.ipc.open_file(source).read_all().column(0)
+    return column
+
+
+def _load(path: Path, name: str) -> npt.NDArray[Any]:
+    loaded: npt.NDArray[Any] = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+    return loaded
+
+
+def _publish(temporary: Path, final: Path) -> None:
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(temporary, final)
+
+
+@dataclass
+class Registry:
+    """The registered subjects of one subjects-table version, in dense rows."""
+
+    index: SubjectIndex
+    kind: npt.NDArray[np.uint8]
+    region: npt.NDArray[np.int32]
+    subject_id: pa.ChunkedArray
+    generation: str
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+
+@dataclass
+class RecordPart:
+    """One records data file, decoded: arrays ``subject`` (int32), ``type`` (int16, an
+    index into ``types``), ``occurred`` (int32), ``amount`` (float64), ``flags``
+    (uint8), ``key1`` (uint64), and ``revokes`` (key1 of the records its rows revoke)."""
+
+    directory: Path
+    rows: int
+    types: list[str]
+
+    def record_ids(self, positions: npt.NDArray[np.int64]) -> pa.Array:
+        """The IDs of the records at ``positions`` (read only for the few IDs a snapshot
+        names: the Arrow file keeps them in the data file's order, ``row`` maps to it)."""
+        rows = self.array("row")[positions].astype(np.int64)
+        ids = load_arrow(self.directory / "record_id.arrow")
+        taken: pa.Array = (ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()).take(
+            pa.array(rows)
+        )
+        return taken
+
+    def array(self, name: str) -> npt.NDArray[Any]:
+        return _load(self.directory, name)
+
+    def read_into(self, name: str, out: npt.NDArray[Any]) -> None:
+        """Read a column straight into ``out`` (a plain read: faster than faulting in
+        the pages of a memory map, for data read once)."""
+        with open(self.directory / f"{name}.npy", "rb") as handle:
+            major, _ = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(handle)
+            if shape != (len(out),) or dtype != out.dtype:
+                raise ValueError(f"{self.directory.name}/{name}: unexpected {shape} {dtype}")
+            handle.readinto(out.data.cast("B"))
+
+
+class ScoringCache:
+    def __init__(self, data: Path) -> None:
+        self.root = data / "scoring-cache"
+
+    def remove_leftovers(self) -> None:
+        """Temporaries of killed runs (call with the scoring lock held)."""
+        for pattern in (".*", "*/.*", "*/parts/.*"):
+            for path in self.root.glob(pattern):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ subjects
+
+    def registry(self, files: list[str]) -> Registry:
+        """The subjects of a version whose data files are ``files`` (paths)."""
+        names = [Path(f).name for f in files]
+        by_name = dict(zip(names, files, strict=True))
+        state = self._registry_state()
+        if state is not None:
+            generation, order = state
+            if names and set(order[: len(names)]) == set(names):
+                return self._registry_of(generation, order[: len(names)])
+            if set(order) <= set(names):  # new files: append them
+                order = order + sorted(set(names) - set(order))
+                for name in order:
+                    self._subject_part(generation, name, by_name.get(name))
+                self._write_order(generation, order)
+                return self._registry_of(generation, order)
+        # first run, or the subjects table was compacted (or an older version is asked
+        # for than the cache knows): a new generation, files in name order
+        generation = f"g{len(list(self.root.glob('registry-*'))) + 1:04d}-{len(names)}"
+        order = sorted(names)
+        for name in order:
+            self._subject_part(generation, name, by_name[name])
+        self._write_order(generation, order)
+        return self._registry_of(generation, order)
+
+    def _registry_state(self) -> tuple[str, list[str]] | None:
+        pointer = self.root / "REGISTRY"
+        try:
+            generation = pointer.read_text("utf-8").strip()
+            order = json.loads((self.root / f"registry-{generation}" / "files.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return generation, list(order)
+
+    def _write_order(self, generation: str, order: list[str]) -> None:
+        directory = self.root / f"registry-{generation}"
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".files.{os.getpid()}"
+        temporary.write_text(json.dumps(order))
+        os.replace(temporary, directory / "files.json")
+        pointer = self.root / f".REGISTRY.{os.getpid()}"
+        pointer.write_text(generation + "\n")
+        os.replace(pointer, self.root / "REGISTRY")
+
+    def _subject_part(self, generation: str, name: str, path: str | None) -> Path:
+        final = self.root / f"registry-{generation}" / "parts" / name
+        if (final / "done").is_file():
+            return final
+        if path is None:
+            raise FileNotFoundError(f"subjects data file {name} is gone; the cache is stale")
+        temporary = final.with_name(f".{name}.{os.getpid()}")
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir(parents=True)
+        table = pq.read_table(path, columns=["subject_id", "kind", "region"])
+        _save_arrow(temporary / "subject_id.arrow", table.column("subject_id").combine_chunks())
+        kind = pc.equal(table.column("kind"), KINDS[1]).to_numpy(zero_copy_only=False)
+        np.save(temporary / "kind.npy", kind.astype(np.uint8))
+        region = pc.cast(table.column("region"), pa.int32()).to_numpy(zero_copy_only=False)
+        np.save(temporary / "region.npy", region.astype(np.int32))
+        key1, key2 = record_keys(table.column("subject_id"))
+        np.save(temporary / "key1.npy", key1)
+        np.save(temporary / "key2.npy", key2)
+        (temporary / "done").write_text("ok\n")
+        _publish(temporary, final)
+        return final
+
+    def _registry_of(self, generation: str, order: list[str]) -> Registry:
+        directory = self.root / f"registry-{generation}"
+        parts = [directory / "parts" / name for name in order]
+        sizes = [len(_load(part, "kind")) for part in parts]
+        rows = sum(sizes)
+        index_path = directory / f"index-{len(order)}.npy"
+        try:
+            run = np.load(index_path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            run = None
+        if run is None or run.shape != (3, rows):
+            runs = []
+            start = 0
+            for part, size in zip(parts, sizes, strict=True):
+                positions = np.arange(start, start + size, dtype=np.uint64)
+                runs.append(entries(_load(part, "key1"), _load(part, "key2"), positions))
+                start += size
+            run = merge_runs(runs)
+            temporary = directory / f".index.{os.getpid()}.npy"
+            np.save(temporary, run)
+            os.replace(temporary, index_path)
+        ids = [chunk for part in parts for chunk in load_arrow(part / "subject_id.arrow").chunks]
+        return Registry(
+            index=SubjectIndex.of_run(np.asarray(run)),
+            kind=_concat([_load(part, "kind") for part in parts], np.uint8),
+            region=_concat([_load(part, "region") for part in parts], np.int32),
+            subject_id=pa.chunked_array(ids, pa.string()),
+            generation=generation,
+        )
+
+    # ------------------------------------------------------------------- records
+
+    def record_part(self, path: str, registry: Registry, remake: bool = False) -> RecordPart:
+        """The entry of a records data file, made if missing, stale or ``remake``."""
+        name = Path(path).name
+        final = self.root / "records" / name
+        meta = _read_meta(final)
+        stale = remake or meta is None or meta.get("generation") != registry.generation
+        if not stale and meta is not None and meta["unregistered"]:
+            # rows whose subject was unknown: registered since? (rare: records are
+            # normally ingested after their subjects)
+            stale = meta["subjects"] < len(registry)
+        if stale:
+            self._build_record_part(path, final, registry)
+        meta = _read_meta(final) or {}
+        return RecordPart(final, int(meta["rows"]), list(meta["types"]))
+
+    def _build_record_part(self, path: str, final: Path, registry: Registry) -> None:
+        temporary = final.with_name(f".{final.name}.{os.getpid()}")
+        shutil.rmtree(temporary, ignore_errors=True)
+        temporary.mkdir(parents=True)
+        columns = ["record_id", "subject_id", "record_type", "occurred_on", "amount", "revokes"]
+        table = pq.read_table(path, columns=columns, read_dictionary=["record_type"])
+        subject = registry.index.locate(table.column("subject_id"))
+        record_type = table.column("record_type").combine_chunks()
+        if not isinstance(record_type, pa.DictionaryArray):
+            record_type = record_type.dictionary_encode()
+        revokes = table.column("revokes")
+        flags = np.where(revokes.is_valid().to_numpy(zero_copy_only=False), REVOCATION, 0)
+        values: dict[str, npt.NDArray[Any]] = {
+            "subject": subject,
+            "type": record_type.indices.to_numpy(zero_copy_only=False).astype(np.int16),
+            "occurred": table.column("occurred_on")
+            .combine_chunks()
+            .view(pa.int32())
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int32),
+            "amount": table.column("amount").to_numpy(zero_copy_only=False).astype(np.float64),
+            "flags": flags.astype(np.uint8),
+            "key1": record_keys(table.column("record_id"))[0],
+            "revokes": np.unique(record_keys(revokes.drop_null())[0]),
+        }
+        # rows in subject order (stable): a run then reads each file's records as one
+        # forward stream while it walks the subjects
+        # (a counting sort: stable, records of no subject last)
+        _, order = cluster_kernel()(subject, len(registry))
+        for key, array in values.items():
+            np.save(temporary / f"{key}.npy", array if key == "revokes" else array[order])
+        # the IDs stay in file order (permuting strings is slow); ``row`` maps to them
+        np.save(temporary / "row.npy", order.astype(np.int32))
+        _save_arrow(temporary / "record_id.arrow", table.column("record_id").combine_chunks())
+        meta = {
+            "format": CACHE_FORMAT,
+            "generation": registry.generation,
+            "subjects": len(registry),
+            "unregistered": int((subject < 0).sum()),
+            "rows": table.num_rows,
+            "types": [str(t) for t in record_type.dictionary.to_pylist()],
+        }
+        (temporary / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
+        _publish(temporary, final)
+
+
+def _read_meta(path: Path) -> dict[str, Any] | None:
+    try:
+        meta: dict[str, Any] = json.loads((path / "meta.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if meta.get("format") == CACHE_FORMAT else None
+
+
+def _concat(arrays: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
