@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from socialcredit.cli import create_cli
+from socialcredit.policy import PolicyCatalog
 from tests.scored import AS_OF, Scored
+from tests.scoring.factories import LedgerBook
 
 
 def _invoke(runner: CliRunner, data: Path, *args: str) -> tuple[int, Any, str]:
@@ -163,3 +165,32 @@ def test_commands_without_a_snapshot_say_score_first(runner: CliRunner, tmp_path
     assert "socialcredit score" in error
     code, listed, _ = _invoke(runner, data, "snapshot", "list")
     assert (code, listed) == (0, [])
+
+
+def test_an_internal_error_exits_2_never_the_denied_code(data: Path) -> None:
+    import subprocess
+    import sys
+
+    current = (data / "snapshots" / "CURRENT").read_text().strip()
+    (data / "snapshots" / current / "decisions.json").write_text('{"shape"')
+    command = [sys.executable, "-m", "socialcredit", "--data", str(data), "check"]
+    result = subprocess.run(
+        [*command, _listed(data), "transport.flight", "--json"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "internal error" in result.stderr
+
+
+def test_show_prints_record_ids_that_look_like_markup(
+    runner: CliRunner, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    book = LedgerBook(tmp_path / "data", shipped_catalog)
+    subject = book.person()
+    book.record(subject, "traffic.violation", "2026-05-01", record_id="/2026/0043")
+    book.record(subject, "traffic.violation", "2026-05-02", record_id="bold")
+    book.score(AS_OF)
+    result = runner.invoke(create_cli(), ["--data", str(book.data), "show", subject])
+    assert result.exit_code == 0, result.output
+    assert "[/2026/0043]" in result.stdout
+    assert "[bold]" in result.stdout

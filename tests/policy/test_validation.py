@@ -294,3 +294,9 @@ def test_deep_nesting_and_directories_are_problems_not_crashes(tmp_path: Path) -
     ].message
     _, problems = check_files([tmp_path])
     assert "directory" in problems[0].message
+
+
+def test_a_scale_beyond_16_bit_scores_is_refused(tmp_path: Path) -> None:
+    policy = national_policy(scale={"base": 35000, "floor": 0, "ceiling": 40000})
+    problems = _problems(tmp_path, policy)
+    assert any(p.key == "scale.ceiling" and "32767" in p.message for p in problems), problems

@@ -115,6 +115,14 @@ def test_groups_without_counted_subjects_are_empty() -> None:
     assert tables.histogram("national", 1).sum() == 0
 
 
+def test_no_subjects_counted() -> None:
+    tables = RankTables.count(np.zeros(0, np.int16), np.zeros(0, np.int32), None, 0, 10)
+    chunk = tables.lookup(*arrays([5], [110101])[:2])
+    assert all(chunk.rank[level].tolist() == [1] for level in LEVELS)
+    assert tables.lookup_one(5, 110101, 0) == dict.fromkeys(LEVELS, (1, 0.0))
+    assert list(rank_in_chunks(*arrays([], [])[:2], None, 0, 10)) == []
+
+
 def test_scores_outside_the_scale_are_refused_without_copying() -> None:
     s, r, _ = arrays([10, 1501, 20], [110101] * 3)
     with pytest.raises(ValueError, match=r"\[0, 1500\]; these range from 10 to 1501"):

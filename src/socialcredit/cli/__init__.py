@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from socialcredit.cli import (
     policy_cmd,
     scoring_cmd,
 )
-from socialcredit.cli.output import CliState, fail
+from socialcredit.cli.output import EXIT_UNUSABLE, CliState, fail
 from socialcredit.settings import load_settings
 
 
@@ -79,4 +80,12 @@ def create_cli() -> typer.Typer:
 
 
 def main() -> None:
-    create_cli()()
+    """The console entry point. An unexpected error exits 2, never 1: to ``check``
+    exit 1 means "denied", and a crash must not read as a decision."""
+    try:
+        create_cli()()
+    except Exception as error:  # the last line of defence
+        try:
+            fail(f"internal error ({type(error).__name__}): {error}", EXIT_UNUSABLE)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from socialcredit.settings import Settings
 
@@ -52,5 +53,6 @@ def emit_json(document: Any) -> None:
 
 def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     width = None if sys.stderr.isatty() else 140
-    Console(stderr=True, width=width).print(f"[bold red]error:[/] {message}", highlight=False)
+    console = Console(stderr=True, width=width)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
 from socialcredit.ledger import Ledger, LedgerError
+from socialcredit.ledger.ingest import CHINA_TIME
 from socialcredit.policy import PolicyError, load_catalog
 from socialcredit.scoring.explain import UnknownSubjectError, explain
 from socialcredit.scoring.policy_tables import PolicyTables, compile_policy
@@ -30,13 +31,21 @@ SnapshotOption = Annotated[
 ]
 
 
+#: as-of dates a run accepts (month arithmetic needs room on both sides)
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def _date(text: str | None, name: str) -> dt.date:
+    """The date given, or today in China's time (records are dated in it, see ingest)."""
     if text is None:
-        return dt.date.today()
+        return dt.datetime.now(CHINA_TIME).date()
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         fail(f"{name}: {text!r} is not a date (YYYY-MM-DD)")
+    if not EARLIEST <= day <= LATEST:
+        fail(f"{name}: {text} is outside {EARLIEST} to {LATEST}")
+    return day
 
 
 def _moment(text: str | None) -> dt.datetime:
@@ -171,9 +180,10 @@ def register(app: typer.Typer) -> None:
             emit_json(document)
         else:
             word = "allowed" if document["allowed"] else "denied"
-            state(ctx).out.print(f"{measure}: {word} ({', '.join(document['reasons'])})")
+            out = state(ctx).out
+            out.print(f"{measure}: {word} ({', '.join(document['reasons'])})", markup=False)
             for record in document.get("records", []):
-                state(ctx).out.print(f"  record {record}")
+                out.print(f"  record {record}", markup=False, highlight=False)
         raise typer.Exit(0 if document["allowed"] else EXIT_FAILED)
 
     export_app = typer.Typer(help="Export published data.", no_args_is_help=True)
@@ -273,25 +283,28 @@ def export_snapshot(snapshot: Snapshot, out: Path) -> int:
 def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
     out = state(ctx).out
     out.print(
-        f"[bold]{doc['subject_id']}[/] ({doc['kind']}, region {doc['region']}): "
-        f"score [bold]{doc['score']}[/], grade [bold]{doc['grade']}[/], "
+        f"{doc['subject_id']} ({doc['kind']}, region {doc['region']}): "
+        f"score {doc['score']}, grade {doc['grade']}, "
         f"lists: {', '.join(doc['lists']) or 'none'}",
+        markup=False,
         highlight=False,
     )
     out.print(
         f"snapshot {doc['snapshot']}, as of {doc['as_of']}, ledger as of {doc['ledger_as_of']}, "
         f"policy {doc['policy']}",
+        markup=False,
         highlight=False,
     )
     if not doc["policy_unchanged"]:
         out.print("[yellow]the policy changed since this snapshot: rules shown are today's[/]")
     ranks = doc["ranks"]
     out.print(
-        "ranks: "
+        "ranks (region: the 6-digit code): "
         + "; ".join(
             f"{level} {r['rank']:,} ({r['percentile']:.2f} percentile)"
             for level, r in ranks.items()
         ),
+        markup=False,
         highlight=False,
     )
     a = doc["arithmetic"]
@@ -299,6 +312,7 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
         f"arithmetic: base {a['base']} {a['records']:+g} (records) {a['adjustments']:+g} "
         f"(yearly sums and caps) = {a['total']}, within [{a['floor']}, {a['ceiling']}] "
         f"-> {a['score']}",
+        markup=False,
         highlight=False,
     )
     out.print("[bold]records that count[/]")
@@ -307,11 +321,13 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
             f"  {r['occurred_on']} {r['record_type']} {r['points']:+g} ({r['rule']}; "
             f"{r['legal_basis']}) by {r['authority']} {r['decision_ref'] or ''} "
             f"[{r['record_id']}], counts until {r['counts_until']}",
+            markup=False,
             highlight=False,
         )
     for g in doc["adjustments"]:
         out.print(
             f"  {g['year']} {g['record_type']}: {g['adjustment']:+g} ({g['rule']})",
+            markup=False,
             highlight=False,
         )
     if doc["not_counted"]:
@@ -319,9 +335,12 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
     for r in doc["not_counted"]:
         out.print(
             f"  {r['occurred_on']} {r['record_type']} [{r['record_id']}]: {r['reason']}",
+            markup=False,
             highlight=False,
         )
     out.print("[bold]measures[/]")
     for m in doc["measures"]:
         word = "yes" if m["allowed"] else "no"
-        out.print(f"  {m['measure']}: {word} ({', '.join(m['reasons'])})", highlight=False)
+        out.print(
+            f"  {m['measure']}: {word} ({', '.join(m['reasons'])})", markup=False, highlight=False
+        )

@@ -50,9 +50,10 @@ class _Model(BaseModel):
 
 
 class Scale(_Model):
+    # scores are stored as 16-bit integers in snapshots
     base: int = Field(1000, description="score of a subject with no record in force")
-    floor: int = Field(0, description="lowest possible score")
-    ceiling: int = Field(1500, description="highest possible score")
+    floor: int = Field(0, ge=-32768, le=32767, description="lowest possible score")
+    ceiling: int = Field(1500, ge=-32768, le=32767, description="highest possible score")
 
 
 class GradeBand(_Model):

@@ -65,7 +65,9 @@ def explain(
     scale = tables.national.scale
     record_points = float(sum(item["points"] for item in counted))
     unclamped = scale.base + int(result.points_total[0]) if len(view.subjects) else scale.base
-    lists = [n for n in tables.list_names if int(snapshot.array("lists")[row]) & tables.list_bit(n)]
+    # the snapshot's own names: the policy may have changed since
+    bits = int(snapshot.array("lists")[row])
+    lists = [n for i, n in enumerate(meta["list_names"]) if bits >> i & 1]
     combo = int(snapshot.array("combo")[row])
     return {
         "subject_id": subject_id,
@@ -77,7 +79,7 @@ def explain(
         "policy": meta["policy"]["version"],
         "policy_unchanged": policy["hash"] == meta["policy"]["hash"],
         "score": published,
-        "grade": tables.grade_names[int(snapshot.array("grade")[row])],
+        "grade": meta["grade_names"][int(snapshot.array("grade")[row])],
         "lists": lists,
         "listed_by": [
             {"list": name, "record_id": record} for name, record in snapshot.listed_records(row)

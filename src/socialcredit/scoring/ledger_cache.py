@@ -7,24 +7,29 @@ file's records in the order of their subjects' rows (so that a run walking the
 subjects reads every file forwards):
 
 ```
-DATA/scoring-cache/registry-<generation>/parts/<file>/   one subjects data file:
-      subject_id.arrow, kind.npy, region.npy            (rows in file order)
-DATA/scoring-cache/registry-<generation>/index-<rows>.npy   sorted (key1, key2, row)
-DATA/scoring-cache/registry-<generation>/files.json      the files, in row order
-DATA/scoring-cache/records/<file>/                       one records data file:
+DATA/scoring-cache/REGISTRY                  the current generation
+DATA/scoring-cache/gen-<id>/files.json       the subjects data files, in row order
+DATA/scoring-cache/gen-<id>/parts/<file>/    one subjects data file: subject_id.arrow,
+      kind.npy, region.npy, key1.npy, key2.npy, done  (rows in file order)
+DATA/scoring-cache/gen-<id>/index-<files>.npy   sorted (key1, key2, row) of them all
+DATA/scoring-cache/gen-<id>/records/<file>/  one records data file:
       subject.npy type.npy occurred.npy amount.npy flags.npy key1.npy revokes.npy
       row.npy record_id.arrow meta.json   (rows in subject order; row: the file's row;
                                            meta.json written last)
 ```
-Subjects get dense rows in the order their files joined the registry, so rows already
-given never move when subjects are registered; a compaction of the subjects table (its
-files replaced) starts a new generation, and every records entry is re-made for it.
-Every entry is written to a temporary name and renamed: a killed run leaves either a
-complete entry or none. Anything unreadable is rebuilt from the ledger.
+Subjects get dense rows in the ledger's order of the subjects' data files (the earliest
+``recorded_at`` of each file, then its name: the Delta log holds both), so the rows are
+a function of the table version alone, and rows already given never move when
+subjects are registered. A generation is one such numbering; a compaction of the
+subjects table (its files replaced) starts a new one, and every records entry is made
+again for it. Every entry is written to a temporary name and renamed: a killed run
+leaves either a complete entry or none; an entry whose files are missing or of the
+wrong length is made again from the ledger.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -123,7 +128,8 @@ class RecordPart:
             shape, _, dtype = read_header(handle)
             if shape != (len(out),) or dtype != out.dtype:
                 raise ValueError(f"{self.directory.name}/{name}: unexpected {shape} {dtype}")
-            handle.readinto(out.data.cast("B"))
+            if handle.readinto(out.data.cast("B")) != out.nbytes:
+                raise ValueError(f"{self.directory.name}/{name}: shorter than its header says")
 
 
 class ScoringCache:
@@ -132,7 +138,7 @@ class ScoringCache:
 
     def remove_leftovers(self) -> None:
         """Temporaries of killed runs (call with the scoring lock held)."""
-        for pattern in (".*", "*/.*", "*/parts/.*"):
+        for pattern in (".*", "*/.*", "*/*/.*"):
             for path in self.root.glob(pattern):
                 if path.is_dir():
                     shutil.rmtree(path, ignore_errors=True)
@@ -141,55 +147,60 @@ class ScoringCache:
 
     # ------------------------------------------------------------------ subjects
 
-    def registry(self, files: list[str]) -> Registry:
-        """The subjects of a version whose data files are ``files`` (paths)."""
+    def registry(self, files: list[str], latest: bool) -> Registry:
+        """The subjects of a version whose data files are ``files`` (paths, in the
+        ledger's order: see ``ledger_view.ordered_files``). ``latest``: the table's
+        latest version, whose generation becomes the current one."""
         names = [Path(f).name for f in files]
         by_name = dict(zip(names, files, strict=True))
-        state = self._registry_state()
-        if state is not None:
-            generation, order = state
-            if names and set(order[: len(names)]) == set(names):
-                return self._registry_of(generation, order[: len(names)])
-            if set(order) <= set(names):  # new files: append them
-                order = order + sorted(set(names) - set(order))
-                for name in order:
-                    self._subject_part(generation, name, by_name.get(name))
-                self._write_order(generation, order)
-                return self._registry_of(generation, order)
-        # first run, or the subjects table was compacted (or an older version is asked
-        # for than the cache knows): a new generation, files in name order
-        generation = f"g{len(list(self.root.glob('registry-*'))) + 1:04d}-{len(names)}"
-        order = sorted(names)
-        for name in order:
+        generation = None
+        for candidate in self._generations():
+            order = self._order(candidate)
+            if order is None:
+                continue
+            if names[: len(order)] == order or order[: len(names)] == names:
+                generation = candidate
+                break
+        if generation is None:  # first run, or a compacted registry: a new generation
+            digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
+            generation = f"gen-{digest}"
+        order = self._order(generation) or []
+        for name in names:  # (made when new or damaged)
             self._subject_part(generation, name, by_name[name])
-        self._write_order(generation, order)
-        return self._registry_of(generation, order)
+        if len(names) > len(order):  # new files: their subjects get the next rows
+            self._write(self.root / generation / "files.json", json.dumps(names))
+        if latest:
+            self._write(self.root / "REGISTRY", generation + "\n")
+            for stale in self._generations()[1:]:  # their entries no longer serve
+                shutil.rmtree(self.root / stale, ignore_errors=True)
+        return self._registry_of(generation, names)
 
-    def _registry_state(self) -> tuple[str, list[str]] | None:
-        pointer = self.root / "REGISTRY"
+    def _generations(self) -> list[str]:
+        """The current generation first, then any other."""
         try:
-            generation = pointer.read_text("utf-8").strip()
-            order = json.loads((self.root / f"registry-{generation}" / "files.json").read_text())
+            current = (self.root / "REGISTRY").read_text("utf-8").strip()
+        except OSError:
+            current = ""
+        others = sorted(p.name for p in self.root.glob("gen-*") if p.name != current)
+        return ([current] if current and (self.root / current).is_dir() else []) + others
+
+    def _order(self, generation: str) -> list[str] | None:
+        try:
+            order = json.loads((self.root / generation / "files.json").read_text("utf-8"))
         except (OSError, ValueError):
             return None
-        return generation, list(order)
+        return [str(name) for name in order] if isinstance(order, list) else None
 
-    def _write_order(self, generation: str, order: list[str]) -> None:
-        directory = self.root / f"registry-{generation}"
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".files.{os.getpid()}"
-        temporary.write_text(json.dumps(order))
-        os.replace(temporary, directory / "files.json")
-        pointer = self.root / f".REGISTRY.{os.getpid()}"
-        pointer.write_text(generation + "\n")
-        os.replace(pointer, self.root / "REGISTRY")
+    def _write(self, path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(text, "utf-8")
+        os.replace(temporary, path)
 
-    def _subject_part(self, generation: str, name: str, path: str | None) -> Path:
-        final = self.root / f"registry-{generation}" / "parts" / name
-        if (final / "done").is_file():
+    def _subject_part(self, generation: str, name: str, path: str) -> Path:
+        final = self.root / generation / "parts" / name
+        if _subject_part_ok(final):
             return final
-        if path is None:
-            raise FileNotFoundError(f"subjects data file {name} is gone; the cache is stale")
         temporary = final.with_name(f".{name}.{os.getpid()}")
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir(parents=True)
@@ -202,12 +213,12 @@ class ScoringCache:
         key1, key2 = record_keys(table.column("subject_id"))
         np.save(temporary / "key1.npy", key1)
         np.save(temporary / "key2.npy", key2)
-        (temporary / "done").write_text("ok\n")
+        (temporary / "done").write_text(f"{table.num_rows}\n")
         _publish(temporary, final)
         return final
 
     def _registry_of(self, generation: str, order: list[str]) -> Registry:
-        directory = self.root / f"registry-{generation}"
+        directory = self.root / generation
         parts = [directory / "parts" / name for name in order]
         sizes = [len(_load(part, "kind")) for part in parts]
         rows = sum(sizes)
@@ -241,9 +252,10 @@ class ScoringCache:
     def record_part(self, path: str, registry: Registry, remake: bool = False) -> RecordPart:
         """The entry of a records data file, made if missing, stale or ``remake``."""
         name = Path(path).name
-        final = self.root / "records" / name
+        final = self.root / registry.generation / "records" / name
         meta = _read_meta(final)
         stale = remake or meta is None or meta.get("generation") != registry.generation
+        stale = stale or not _record_part_ok(final, meta)
         if not stale and meta is not None and meta["unregistered"]:
             # rows whose subject was unknown: registered since? (rare: records are
             # normally ingested after their subjects)
@@ -297,6 +309,47 @@ class ScoringCache:
         }
         (temporary / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
         _publish(temporary, final)
+
+
+def _arrays_ok(directory: Path, names: tuple[str, ...], rows: int) -> bool:
+    """Each array there with ``rows`` rows (a memory map checks the file's length)."""
+    try:
+        return all(len(_load(directory, name)) == rows for name in names)
+    except (OSError, ValueError):
+        return False
+
+
+def _arrow_rows(path: Path) -> int:
+    try:
+        with pa.memory_map(str(path)) as source:
+            reader = pa.ipc.open_file(source)
+            return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+    except (OSError, pa.ArrowException):
+        return -1
+
+
+def _record_part_ok(directory: Path, meta: dict[str, Any] | None) -> bool:
+    if meta is None:
+        return False
+    rows = int(meta.get("rows", -1))
+    if not _arrays_ok(directory, (*RECORD_COLUMNS, "row"), rows):
+        return False
+    try:
+        _load(directory, "revokes")
+    except (OSError, ValueError):
+        return False
+    return _arrow_rows(directory / "record_id.arrow") == rows
+
+
+def _subject_part_ok(directory: Path) -> bool:
+    try:
+        rows = int((directory / "done").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    arrays = ("kind", "region", "key1", "key2")
+    return (
+        _arrays_ok(directory, arrays, rows) and _arrow_rows(directory / "subject_id.arrow") == rows
+    )
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:

@@ -152,10 +152,28 @@ def version_at(ledger: Ledger, layout: Layout, moment: dt.datetime) -> int:
     return max(versions, default=-1)
 
 
-def _files(ledger: Ledger, layout: Layout, version: int) -> list[str]:
+def ordered_files(ledger: Ledger, layout: Layout, version: int) -> list[str]:
+    """The data files of a table version in the ledger's order: by the earliest
+    ``recorded_at`` of each (from the Delta log's statistics; else the time the file
+    was added), then by name. A function of the version alone, not of who reads it."""
     if version < 0:
         return []
-    return sorted(unquote(uri) for uri in ledger.table(layout, version).file_uris())
+    actions = pa.table(ledger.table(layout, version).get_add_actions(flatten=True))
+    paths = [str(p) for p in actions.column("path").to_pylist()]
+    added = [
+        int(t.timestamp() * 1e6) if isinstance(t, dt.datetime) else int(t) * 1000
+        for t in actions.column("modification_time").to_pylist()
+    ]
+    if "min.recorded_at" in actions.column_names:
+        first = [
+            int(t.timestamp() * 1e6) if t is not None else added[i]
+            for i, t in enumerate(actions.column("min.recorded_at").to_pylist())
+        ]
+    else:
+        first = added
+    root = ledger.table_path(layout)
+    order = sorted(range(len(paths)), key=lambda i: (first[i], paths[i]))
+    return [str(root / unquote(paths[i])) for i in order]
 
 
 def _type_codes(tables: PolicyTables, names: list[str]) -> npt.NDArray[np.int16]:
@@ -205,7 +223,10 @@ def load_view(
     records_version = version_at(ledger, RECORDS, ledger_as_of)
     cache = ScoringCache(ledger.data)
     cache.remove_leftovers()
-    registry = cache.registry(_files(ledger, SUBJECTS, subjects_version))
+    registry = cache.registry(
+        ordered_files(ledger, SUBJECTS, subjects_version),
+        latest=subjects_version == ledger.version(SUBJECTS),
+    )
     subjects = Subjects(
         registry.index,
         registry.subject_id,
@@ -213,7 +234,7 @@ def load_view(
         np.asarray(registry.region),
         _variants(tables, np.asarray(registry.region)),
     )
-    files = _files(ledger, RECORDS, records_version)
+    files = ordered_files(ledger, RECORDS, records_version)
     progress = stage("reading the ledger", len(files))
     parts = []
     part_paths = {}
@@ -277,7 +298,7 @@ def read_view(
     only = [("subject_id", "in", subject_ids)]
     pieces = [
         pq.read_table(path, columns=["subject_id", "kind", "region"], filters=only)
-        for path in _files(ledger, SUBJECTS, subjects_version)
+        for path in ordered_files(ledger, SUBJECTS, subjects_version)
     ]
     table = (
         pa.concat_tables(pieces)
@@ -294,7 +315,7 @@ def read_view(
     )
     revoked: list[U64] = []
     rows: list[pa.Table] = []
-    for path in _files(ledger, RECORDS, records_version):
+    for path in ordered_files(ledger, RECORDS, records_version):
         named = pq.read_table(path, columns=["revokes"]).column("revokes").drop_null()
         revoked.append(record_keys(named)[0])
         rows.append(pq.read_table(path, filters=only))

@@ -60,6 +60,8 @@ __all__ = [
 ]
 
 FORMAT = 1
+#: levels of at most this many groups (and kinds) look percentiles up in a table
+SHARE_TABLE_ROWS = 128
 _INT32_MAX = 2**31 - 1
 
 
@@ -302,14 +304,15 @@ class RankTables:
             figures[level] = (int(self.higher[level][row, at]) + 1, share)
         return figures
 
-    def histogram(self, level: str, kind: int, group: int | None = None) -> I64:
-        """Subjects per score (index 0 is the floor) of ``kind`` in the group at
-        ``level`` (see :func:`group_code`; None or 0 for national): zeros if none."""
+    def histogram(self, level: str, kind: int, group_code: int | None = None) -> I64:
+        """Subjects per score (index 0 is the floor) of ``kind`` in the group
+        ``group_code`` at ``level`` (37, 3710 or 371082 for 371082, see the function
+        :func:`group_code`; None or 0 for national): zeros if none was counted."""
         if _check_level(level) not in self.keys:
             raise ValueError(f"these tables hold no {level!r} level")
-        if group is None and level != "national":
+        if group_code is None and level != "national":
             raise ValueError(f"a {level} histogram needs the group's code")
-        row = self._row(level, kind, group or 0)
+        row = self._row(level, kind, group_code or 0)
         if row is None:
             return np.zeros(self.span, np.int64)
         counts: I64 = self.total[level][row] - self.higher[level][row] - self.lower[level][row]
@@ -367,19 +370,24 @@ class RankTables:
             index = self._cache["index"] = kernels.build_index(self.keys, self.levels)
         return index
 
-    def _above(self, level: str) -> tuple[Ranks, F64]:
+    def _above(self, level: str) -> tuple[Ranks, F64, F64]:
         """The flat (rows + 1, span + 1) table of subjects at or above each score (the
-        last row and column empty), int32 when it fits, and the totals as floats."""
-        pair: tuple[Ranks, F64] | None = self._cache.get(level)
-        if pair is None:
+        last row and column empty), int32 when it fits; the totals as floats; for a
+        level of at most SHARE_TABLE_ROWS rows, the percentiles in the same layout."""
+        tables: tuple[Ranks, F64, F64] | None = self._cache.get(level)
+        if tables is None:
             rows, span = len(self.keys[level]), self.span
-            table = np.zeros((rows + 1, span + 1), self.rank_dtype)
+            above = np.zeros((rows + 1, span + 1), self.rank_dtype)
             total = np.zeros(rows + 1, np.float64)
             total[:rows] = self.total[level]
-            np.subtract(np.asarray(self.total[level])[:, None], self.lower[level],
-                        out=table[:rows, :span], casting="unsafe")  # fmt: skip
-            pair = self._cache[level] = (table.reshape(-1), total)
-        return pair
+            lower = np.asarray(self.lower[level])
+            above[:rows, :span] = np.asarray(self.total[level])[:, None] - lower
+            shares = np.zeros((rows + 1, span + 1) if rows <= SHARE_TABLE_ROWS else 0)
+            if rows <= SHARE_TABLE_ROWS:  # lower * 100.0 / total, as in the contract
+                np.divide(lower * 100.0, total[:rows, None], out=shares[:rows, :span],
+                          where=total[:rows, None] > 0)  # fmt: skip
+            tables = self._cache[level] = (above.reshape(-1), total, shares.reshape(-1))
+        return tables
 
 
 def rank_in_chunks(

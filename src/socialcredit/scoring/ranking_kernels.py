@@ -160,16 +160,17 @@ def count_kernel() -> Callable[..., int]:
 @cache
 def lookup_kernel() -> Callable[..., int]:
     """``(scores, regions, kinds, floor, span, kind_slot, depth, cell_index, cells,
-    groups, above0, total0, ..., above3, total3, rank0, percentile0, ..., rank3,
-    percentile3) -> subjects out of the domain``.
+    groups, above0, total0, shares0, ..., above3, total3, shares3, rank0, percentile0,
+    ..., rank3, percentile3) -> subjects out of the domain``.
 
     ``cell_index[group]`` is the cell of the code's group at level ``depth``,
     ``groups[kind_slot * cells + cell, level]`` the row of its group in each level's
     tables: ``above[row, s]`` the subjects with a score of at least ``floor + s`` (a
-    last column of zeros) and ``total[row]``. An absent kind has slot ``kinds``, an
-    absent group an empty row. Outputs of length 0 are not computed. NumPy's error
-    model: no test for a division by zero (which the loop rules out) in the innermost
-    loop."""
+    last column of zeros) and ``total[row]``; ``shares[row, s]`` (same layout), if not
+    empty, the percentiles (for small levels: a read instead of a division). An absent
+    kind has slot ``kinds``, an absent group an empty row. Outputs of length 0 are not
+    computed. NumPy's error model: no test for a division by zero (which the loop rules
+    out) in the innermost loop."""
     import numba
 
     @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -186,12 +187,16 @@ def lookup_kernel() -> Callable[..., int]:
         groups: I32,
         a0: Ranks,
         t0: F64,
+        s0: F64,
         a1: Ranks,
         t1: F64,
+        s1: F64,
         a2: Ranks,
         t2: F64,
+        s2: F64,
         a3: Ranks,
         t3: F64,
+        s3: F64,
         r0: Ranks,
         p0: F64,
         r1: Ranks,
@@ -233,24 +238,30 @@ def lookup_kernel() -> Callable[..., int]:
             # one loop per level: look-ups in one table at a time
             for level in range(4):
                 if level == 0:
-                    above, total, ranks, shares = a0, t0, r0, p0
+                    above, total, share, ranks, shares = a0, t0, s0, r0, p0
                 elif level == 1:
-                    above, total, ranks, shares = a1, t1, r1, p1
+                    above, total, share, ranks, shares = a1, t1, s1, r1, p1
                 elif level == 2:
-                    above, total, ranks, shares = a2, t2, r2, p2
+                    above, total, share, ranks, shares = a2, t2, s2, r2, p2
                 else:
-                    above, total, ranks, shares = a3, t3, r3, p3
+                    above, total, share, ranks, shares = a3, t3, s3, r3, p3
                 if ranks.shape[0] == 0:
                     continue
                 rows = where[level]
+                if share.shape[0] > 0:  # a small level: its percentiles in a table
+                    for j in range(m):
+                        row = np.uint64(rows[j])
+                        k = row * width + np.uint64(at[j])
+                        ranks[tile + j] = above[k + np.uint64(1)] + 1
+                        shares[tile + j] = share[k]
+                    continue
                 for j in range(m):
                     row = np.uint64(rows[j])
                     k = row * width + np.uint64(at[j])
                     ranks[tile + j] = above[k + np.uint64(1)] + 1
                     count = total[row]
                     # lower * 100.0 / total, lower = total - at or above
-                    share = (count - above[k]) * 100.0 / count if count > 0 else 0.0
-                    shares[tile + j] = share
+                    shares[tile + j] = (count - above[k]) * 100.0 / count if count > 0 else 0.0
         return bad
 
     return kernel

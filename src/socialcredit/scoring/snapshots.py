@@ -96,10 +96,18 @@ class SnapshotStore:
     def publish(self, building: Path, snapshot_id: str) -> Snapshot:
         """Move a complete snapshot into place, check it, then point ``CURRENT`` at it."""
         final = self.root / snapshot_id
+        for path in sorted(building.rglob("*")):  # on disk before anything points at it
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
         os.replace(building, final)
         _fsync_dir(self.root)
-        snapshot = Snapshot.open(final)
-        snapshot.check()
+        try:
+            snapshot = Snapshot.open(final)
+            snapshot.check()
+        except Exception:
+            shutil.rmtree(final, ignore_errors=True)  # never listed, never served
+            raise
         temporary = self.root / f".CURRENT.{os.getpid()}"
         with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(snapshot_id + "\n")
