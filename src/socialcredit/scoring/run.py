@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ class RunSummary:
         }
 
 
+class _Stopwatch:
+    """Seconds per stage of a run (kept in the snapshot's metadata)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
 def policy_identity(tables: PolicyTables) -> dict[str, Any]:
     variants = [
         {"region": region, "version": v.version, "hash": v.content_hash()}
@@ -76,12 +90,15 @@ def run_scoring(
     tables = compile_policy(catalog)
     store = SnapshotStore.of(data)
     with store.publishing():
+        timer = _Stopwatch()
         now = dt.datetime.now(dt.UTC)
         snapshot_id = store.next_id(now)
         building = store.building(snapshot_id)
         view = load_view(ledger, tables, request.ledger_as_of, casework, stage)
+        timer.lap("read")
         stage("scoring", None)(0)
         result = score_view(view, tables, request.as_of)
+        timer.lap("score")
         stage("ranking", None)(0)
         ranks = RankTables.count(
             result.score,
@@ -91,6 +108,7 @@ def run_scoring(
             tables.national.scale.ceiling,
         )
         ranks.save(building / "ranks")
+        timer.lap("rank")
         write_subject_table(
             building / "subjects",
             view,
@@ -98,14 +116,21 @@ def run_scoring(
             ranks,
             stage("writing the snapshot", len(view.subjects)),
         )
-        write_arrays(building / "arrays", view, result)
-        write_listed(building / "listed.parquet", view, result)
-        write_decisions(building / "decisions.json", result)
+        timer.lap("table")
+        with ThreadPoolExecutor(max_workers=1) as background:  # arrays: mostly disk time
+            arrays = background.submit(write_arrays, building / "arrays", view, result)
+            write_listed(building / "listed.parquet", view, result)
+            write_decisions(building / "decisions.json", result)
+            arrays.result()
+        timer.lap("arrays")
         metadata = _metadata(snapshot_id, now, request, view, result, ranks, tables)
         metadata["seconds"] = round(time.perf_counter() - started, 3)
+        metadata["stage_seconds"] = timer.laps
         write_metadata(building, metadata)
         snapshot = store.publish(building, snapshot_id)
+        timer.lap("publish")
         removed = store.retain(request.retention)
+        timer.lap("retain")
     return RunSummary(snapshot, time.perf_counter() - started, removed)
 
 

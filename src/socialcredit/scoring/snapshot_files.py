@@ -15,6 +15,7 @@ timestamps, fixed row groups), so they are byte-identical when the inputs are.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -124,10 +125,17 @@ def write_subject_table(
                 writer.write_table(lookup.table(start, end, ranks), ROW_GROUP)
                 if progress is not None:
                     progress(end - start)
+        sync_file(path)  # (while the other thread encodes)
         return number
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(write, range(len(starts))))
+
+
+def sync_file(path: Path) -> None:
+    """Force a written file to disk (a published snapshot must survive a power loss)."""
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def subject_table_files(directory: Path) -> list[Path]:
@@ -199,6 +207,7 @@ def write_arrays(directory: Path, view: LedgerView, result: ScoreResult) -> None
     }
     for name, array in values.items():
         np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+        sync_file(directory / f"{name}.npy")
 
 
 def write_decisions(path: Path, result: ScoreResult) -> None:

@@ -21,7 +21,9 @@ import json
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,7 +37,7 @@ import pyarrow.parquet as pq
 
 from socialcredit.measures import Decision
 from socialcredit.scoring.ranking import RankTables
-from socialcredit.scoring.snapshot_files import ARRAYS, subject_table_files
+from socialcredit.scoring.snapshot_files import ARRAYS, subject_table_files, sync_file
 from socialcredit.scoring.subject_index import SubjectIndex
 
 SNAPSHOT_FORMAT = 1
@@ -82,8 +84,9 @@ class SnapshotStore:
         with open(self.root / ".lock", "a+b") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                for stale in self.root.glob(".building-*"):
-                    shutil.rmtree(stale, ignore_errors=True)
+                for pattern in (".building-*", ".removed-*"):  # (of killed runs)
+                    for stale in self.root.glob(pattern):
+                        shutil.rmtree(stale, ignore_errors=True)
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -96,10 +99,10 @@ class SnapshotStore:
     def publish(self, building: Path, snapshot_id: str) -> Snapshot:
         """Move a complete snapshot into place, check it, then point ``CURRENT`` at it."""
         final = self.root / snapshot_id
-        for path in sorted(building.rglob("*")):  # on disk before anything points at it
-            if path.is_file():
-                with open(path, "rb") as handle:
-                    os.fsync(handle.fileno())
+        # on disk before anything points at it (the big files were synced as written)
+        files = [path for path in building.rglob("*") if path.is_file()]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(sync_file, files))
         os.replace(building, final)
         _fsync_dir(self.root)
         try:
@@ -122,8 +125,13 @@ class SnapshotStore:
         current = self.current_id()
         ids = self.ids()
         doomed = [i for i in ids[: max(len(ids) - keep, 0)] if i != current]
-        for snapshot_id in doomed:
-            shutil.rmtree(self.root / snapshot_id, ignore_errors=True)
+        removed = []
+        for snapshot_id in doomed:  # renamed away at once, deleted in the background
+            target = self.root / f".removed-{snapshot_id}"
+            os.replace(self.root / snapshot_id, target)
+            removed.append(target)
+        if removed:
+            threading.Thread(target=_delete, args=(removed,), daemon=True).start()
         return doomed
 
     def open(self, snapshot_id: str | None = None) -> Snapshot:
@@ -151,6 +159,11 @@ class SnapshotStore:
                 }
             )
         return out
+
+
+def _delete(paths: list[Path]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:
