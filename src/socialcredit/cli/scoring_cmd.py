@@ -18,13 +18,14 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
 from socialcredit.ledger import Ledger, LedgerError
 from socialcredit.ledger.ingest import CHINA_TIME
-from socialcredit.policy import PolicyError, load_catalog
+from socialcredit.policy import PolicyCatalog, PolicyError, load_catalog
 from socialcredit.scoring.explain import UnknownSubjectError, explain
-from socialcredit.scoring.policy_tables import PolicyTables, compile_policy
+from socialcredit.scoring.policy_tables import compile_policy
 from socialcredit.scoring.run import ScoreRequest, run_scoring
 from socialcredit.scoring.snapshot_files import CONTRACT_COLUMNS
 from socialcredit.scoring.snapshots import Snapshot, SnapshotError, SnapshotStore
 
+SubjectArgument = Annotated[str, typer.Argument(help="Resident ID or Unified Social Credit Code.")]
 SnapshotOption = Annotated[
     str | None,
     typer.Option("--snapshot", help="Snapshot id (default: the current one; see snapshot list)."),
@@ -63,9 +64,9 @@ def _moment(text: str | None) -> dt.datetime:
     return moment
 
 
-def _tables(ctx: typer.Context) -> PolicyTables:
+def _catalog(ctx: typer.Context) -> PolicyCatalog:
     try:
-        return compile_policy(load_catalog(state(ctx).settings.effective_policy_dir()))
+        return load_catalog(state(ctx).settings.effective_policy_dir())
     except PolicyError as error:
         fail(f"the policy cannot be used:\n{error}")
 
@@ -123,10 +124,7 @@ def register(app: typer.Typer) -> None:
             _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
         )
         _ledger(ctx)
-        try:
-            catalog = load_catalog(settings.effective_policy_dir())
-        except PolicyError as error:
-            fail(f"the policy cannot be used:\n{error}")
+        catalog = _catalog(ctx)
         with _stages(ctx) as stage:
             summary = run_scoring(settings.data, catalog, request, stage=stage)
         document = summary.as_dict()
@@ -144,16 +142,16 @@ def register(app: typer.Typer) -> None:
     @app.command("show")
     def show_command(
         ctx: typer.Context,
-        subject_id: Annotated[
-            str, typer.Argument(help="Resident ID or Unified Social Credit Code.")
-        ],
+        subject_id: SubjectArgument,
         snapshot_id: SnapshotOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Why a subject has its score: records, points, rules, ranks and measures."""
         snapshot = _snapshot(ctx, snapshot_id)
         try:
-            document = explain(_ledger(ctx), _tables(ctx), snapshot, subject_id.strip().upper())
+            document = explain(
+                _ledger(ctx), compile_policy(_catalog(ctx)), snapshot, subject_id.strip().upper()
+            )
         except UnknownSubjectError as error:
             fail(str(error), EXIT_FAILED)
         if as_json:
@@ -164,9 +162,7 @@ def register(app: typer.Typer) -> None:
     @app.command("check")
     def check_command(
         ctx: typer.Context,
-        subject_id: Annotated[
-            str, typer.Argument(help="Resident ID or Unified Social Credit Code.")
-        ],
+        subject_id: SubjectArgument,
         measure: Annotated[
             str, typer.Argument(help="A measure of the policy, e.g. transport.flight.")
         ],

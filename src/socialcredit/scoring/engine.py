@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -75,7 +76,7 @@ class ScoreResult:
     combo: npt.NDArray[np.int32]
     decisions: list[list[Decision]]  # [combination][measure]
 
-    @property
+    @cached_property
     def combo_allowed(self) -> npt.NDArray[np.uint64]:
         return allowed_bits(self.decisions)
 

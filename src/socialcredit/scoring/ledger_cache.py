@@ -40,17 +40,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.ledger.hashing import record_keys
 from socialcredit.ledger.runs import entries, merge_runs
+from socialcredit.scoring.decode import (
+    RECORD_INPUTS,
+    concat_or_empty,
+    decode_records,
+    decode_subjects,
+    take_strings,
+)
 from socialcredit.scoring.engine_kernels import cluster_kernel
-from socialcredit.scoring.policy_tables import KINDS
 from socialcredit.scoring.subject_index import SubjectIndex
 
 CACHE_FORMAT = 4
-REVOCATION = 8  # (ledger_view's flag: the row revokes another record)
 RECORD_COLUMNS = ("subject", "type", "occurred", "amount", "flags", "key1")
 
 
@@ -106,11 +110,7 @@ class RecordPart:
         """The IDs of the records at ``positions`` (read only for the few IDs a snapshot
         names: the Arrow file keeps them in the data file's order, ``row`` maps to it)."""
         rows = self.array("row")[positions].astype(np.int64)
-        ids = load_arrow(self.directory / "record_id.arrow")
-        taken: pa.Array = (ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()).take(
-            pa.array(rows)
-        )
-        return taken
+        return take_strings(load_arrow(self.directory / "record_id.arrow"), rows)
 
     def array(self, name: str) -> npt.NDArray[Any]:
         return _load(self.directory, name)
@@ -206,10 +206,9 @@ class ScoringCache:
         temporary.mkdir(parents=True)
         table = pq.read_table(path, columns=["subject_id", "kind", "region"])
         _save_arrow(temporary / "subject_id.arrow", table.column("subject_id").combine_chunks())
-        kind = pc.equal(table.column("kind"), KINDS[1]).to_numpy(zero_copy_only=False)
-        np.save(temporary / "kind.npy", kind.astype(np.uint8))
-        region = pc.cast(table.column("region"), pa.int32()).to_numpy(zero_copy_only=False)
-        np.save(temporary / "region.npy", region.astype(np.int32))
+        kind, region = decode_subjects(table)
+        np.save(temporary / "kind.npy", kind)
+        np.save(temporary / "region.npy", region)
         key1, key2 = record_keys(table.column("subject_id"))
         np.save(temporary / "key1.npy", key1)
         np.save(temporary / "key2.npy", key2)
@@ -241,8 +240,8 @@ class ScoringCache:
         ids = [chunk for part in parts for chunk in load_arrow(part / "subject_id.arrow").chunks]
         return Registry(
             index=SubjectIndex.of_run(np.asarray(run)),
-            kind=_concat([_load(part, "kind") for part in parts], np.uint8),
-            region=_concat([_load(part, "region") for part in parts], np.int32),
+            kind=concat_or_empty([_load(part, "kind") for part in parts], np.uint8),
+            region=concat_or_empty([_load(part, "region") for part in parts], np.int32),
             subject_id=pa.chunked_array(ids, pa.string()),
             generation=generation,
         )
@@ -269,26 +268,17 @@ class ScoringCache:
         temporary = final.with_name(f".{final.name}.{os.getpid()}")
         shutil.rmtree(temporary, ignore_errors=True)
         temporary.mkdir(parents=True)
-        columns = ["record_id", "subject_id", "record_type", "occurred_on", "amount", "revokes"]
-        table = pq.read_table(path, columns=columns, read_dictionary=["record_type"])
-        subject = registry.index.locate(table.column("subject_id"))
-        record_type = table.column("record_type").combine_chunks()
-        if not isinstance(record_type, pa.DictionaryArray):
-            record_type = record_type.dictionary_encode()
-        revokes = table.column("revokes")
-        flags = np.where(revokes.is_valid().to_numpy(zero_copy_only=False), REVOCATION, 0)
+        table = pq.read_table(path, columns=list(RECORD_INPUTS), read_dictionary=["record_type"])
+        decoded = decode_records(table, registry.index)
+        subject = decoded.subject
         values: dict[str, npt.NDArray[Any]] = {
             "subject": subject,
-            "type": record_type.indices.to_numpy(zero_copy_only=False).astype(np.int16),
-            "occurred": table.column("occurred_on")
-            .combine_chunks()
-            .view(pa.int32())
-            .to_numpy(zero_copy_only=False)
-            .astype(np.int32),
-            "amount": table.column("amount").to_numpy(zero_copy_only=False).astype(np.float64),
-            "flags": flags.astype(np.uint8),
-            "key1": record_keys(table.column("record_id"))[0],
-            "revokes": np.unique(record_keys(revokes.drop_null())[0]),
+            "type": decoded.type_index,
+            "occurred": decoded.occurred,
+            "amount": decoded.amount,
+            "flags": decoded.flags,
+            "key1": decoded.key1,
+            "revokes": decoded.revokes,
         }
         # rows in subject order (stable): a run then reads each file's records as one
         # forward stream while it walks the subjects
@@ -305,7 +295,7 @@ class ScoringCache:
             "subjects": len(registry),
             "unregistered": int((subject < 0).sum()),
             "rows": table.num_rows,
-            "types": [str(t) for t in record_type.dictionary.to_pylist()],
+            "types": decoded.type_names,
         }
         (temporary / "meta.json").write_text(json.dumps(meta, ensure_ascii=False))
         _publish(temporary, final)
@@ -358,7 +348,3 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return meta if meta.get("format") == CACHE_FORMAT else None
-
-
-def _concat(arrays: list[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
-    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)

@@ -11,7 +11,7 @@ ledger (for explanations). Both give the same arrays for the same rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
@@ -19,14 +19,19 @@ from urllib.parse import unquote
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.ledger import RECORDS, SUBJECTS, Layout, Ledger
 from socialcredit.ledger.hashing import record_keys
-from socialcredit.scoring.engine_kernels import FROZEN, REPAIRED, REVOCATION, REVOKED, mark_kernel
+from socialcredit.scoring.decode import (
+    concat_or_empty,
+    decode_records,
+    decode_subjects,
+    take_strings,
+)
+from socialcredit.scoring.engine_kernels import FROZEN, REPAIRED, REVOKED, mark_kernel
 from socialcredit.scoring.ledger_cache import ScoringCache
-from socialcredit.scoring.policy_tables import KINDS, PolicyTables
+from socialcredit.scoring.policy_tables import PolicyTables
 from socialcredit.scoring.subject_index import SubjectIndex
 
 U64 = npt.NDArray[np.uint64]
@@ -72,26 +77,6 @@ class Subjects:
 
     def __len__(self) -> int:
         return len(self.kind)
-
-
-def take_strings(column: pa.ChunkedArray | pa.Array, positions: npt.NDArray[np.int64]) -> pa.Array:
-    """``column.take(positions)`` chunk by chunk (a chunked take would first copy the
-    whole column into one chunk)."""
-    if isinstance(column, pa.Array):
-        return column.take(pa.array(positions))
-    bounds = np.cumsum([0] + [len(chunk) for chunk in column.chunks])
-    chunk_of = np.searchsorted(bounds, positions, side="right") - 1
-    out: list[pa.Array] = []
-    order = np.argsort(chunk_of, kind="stable")
-    for c in np.unique(chunk_of):
-        mine = order[chunk_of[order] == c]
-        out.append(column.chunk(int(c)).take(pa.array(positions[mine] - bounds[c])))
-    if not out:
-        return pa.array([], column.type)
-    gathered = pa.concat_arrays(out)
-    back = np.empty(len(order), np.int64)
-    back[order] = np.arange(len(order))
-    return gathered.take(pa.array(back))
 
 
 @dataclass
@@ -250,7 +235,7 @@ def load_view(
         )
     }  # fmt: skip
     marks = _marks(casework, ledger_as_of)
-    marks[REVOKED] = np.unique(_join([p.array("revokes") for p in parts], np.uint64))
+    marks[REVOKED] = np.unique(concat_or_empty([p.array("revokes") for p in parts], np.uint64))
     ids = RecordIds()
     start = 0
     for part in parts:
@@ -280,10 +265,6 @@ def load_view(
     return LedgerView(records_version, subjects_version, ledger_as_of, subjects, records, skipped)
 
 
-def _join(arrays: Sequence[npt.NDArray[Any]], dtype: type[np.generic]) -> npt.NDArray[Any]:
-    return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
-
-
 def read_view(
     ledger: Ledger,
     tables: PolicyTables,
@@ -305,38 +286,31 @@ def read_view(
         if pieces
         else SUBJECTS.table_schema.empty_table().select(["subject_id", "kind", "region"])
     )
-    region = pc.cast(table.column("region"), pa.int32()).to_numpy(zero_copy_only=False)
+    kind, region = decode_subjects(table)
     subjects = Subjects(
         SubjectIndex.build(table.column("subject_id")),
         table.column("subject_id"),
-        pc.equal(table.column("kind"), KINDS[1]).to_numpy(zero_copy_only=False).astype(np.uint8),
-        region.astype(np.int32),
-        _variants(tables, region.astype(np.int32)),
+        kind,
+        region,
+        _variants(tables, region),
     )
     revoked: list[U64] = []
     rows: list[pa.Table] = []
     for path in ordered_files(ledger, RECORDS, records_version):
         named = pq.read_table(path, columns=["revokes"]).column("revokes").drop_null()
         revoked.append(record_keys(named)[0])
-        rows.append(pq.read_table(path, filters=only))
+        rows.append(pq.read_table(path, columns=list(RECORDS.table_schema.names), filters=only))
     detail = pa.concat_tables(rows).combine_chunks() if rows else RECORDS.table_schema.empty_table()
-    record_type = [str(t) for t in detail.column("record_type").to_pylist()]
-    flags = np.where(
-        detail.column("revokes").is_valid().to_numpy(zero_copy_only=False), REVOCATION, 0
-    ).astype(np.uint8)
+    decoded = decode_records(detail, subjects.index)
     marks = _marks(casework, ledger_as_of)
-    marks[REVOKED] = np.unique(_join(revoked, np.uint64))
-    _apply_marks(flags, record_keys(detail.column("record_id"))[0], marks)
+    marks[REVOKED] = np.unique(concat_or_empty(revoked, np.uint64))
+    _apply_marks(decoded.flags, decoded.key1, marks)
     records = Records(
-        subjects.index.locate(detail.column("subject_id")),
-        _type_codes(tables, record_type),
-        detail.column("occurred_on")
-        .combine_chunks()
-        .view(pa.int32())
-        .to_numpy(zero_copy_only=False)
-        .astype(np.int32),
-        detail.column("amount").to_numpy(zero_copy_only=False).astype(np.float64),
-        flags,
+        decoded.subject,
+        _type_codes(tables, decoded.type_names)[decoded.type_index],
+        decoded.occurred,
+        decoded.amount,
+        decoded.flags,
         RecordIds([(0, lambda positions: take_strings(detail.column("record_id"), positions))]),
     )
     return LedgerView(

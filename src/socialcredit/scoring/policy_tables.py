@@ -47,10 +47,6 @@ def day_number(day: dt.date) -> int:
     return (day - EPOCH).days
 
 
-def day_of(number: int) -> dt.date:
-    return EPOCH + dt.timedelta(days=int(number))
-
-
 @dataclass(frozen=True)
 class PolicyTables:
     """Rules of every variant as arrays indexed ``[variant, type]``.

@@ -27,8 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from socialcredit.scoring.decode import take_strings
 from socialcredit.scoring.engine import ScoreResult, combo_shape, listed_by
-from socialcredit.scoring.ledger_view import LedgerView, take_strings
+from socialcredit.scoring.ledger_view import LedgerView
 from socialcredit.scoring.policy_tables import KINDS
 from socialcredit.scoring.ranking import LEVELS, RankTables
 

@@ -218,10 +218,6 @@ class Snapshot:
     def ranks(self) -> RankTables:
         return RankTables.load(self.path / "ranks")
 
-    @cached_property
-    def combo_allowed(self) -> npt.NDArray[np.uint64]:
-        return np.array(self.array("combo_allowed"))
-
     def __len__(self) -> int:
         return int(self.metadata["subjects"])
 

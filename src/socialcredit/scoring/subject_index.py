@@ -65,12 +65,6 @@ class SubjectIndex:
         key1, key2 = record_keys(subject_id)
         return self.locate_keys(key1, key2)
 
-    def duplicates(self) -> npt.NDArray[np.bool_]:
-        """Rows whose key pair equals the row before's (the same ID registered twice)."""
-        same = np.zeros(len(self.keys1), np.bool_)
-        same[1:] = (self.keys1[1:] == self.keys1[:-1]) & (self.keys2[1:] == self.keys2[:-1])
-        return same
-
 
 @cache
 def _kernels() -> tuple[Callable[..., npt.NDArray[np.int32]], Callable[..., Rows]]:
