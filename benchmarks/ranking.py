@@ -282,12 +282,14 @@ def main() -> bool:
     polars3 = polars_seconds(scores[:subset], regions[:subset], THREE) * SUBJECTS / subset
     polars4 = polars_seconds(scores[:subset], regions[:subset], LEVELS) * SUBJECTS / subset
     speedup3, speedup4 = polars3 / three.seconds, polars4 / four.seconds
-    met_b = speedup3 >= POLARS_GOAL and speedup4 >= POLARS_GOAL and agrees
+    # the targets are for the levels the issue names (national, province and city);
+    # county is measured apart, for information
+    met_b = speedup3 >= POLARS_GOAL and agrees
     print(
         f"ranking: Polars rank('min', descending=True).over(group), measured on the first "
         f"{subset:,} subjects and scaled linearly to {SUBJECTS:,}: 3 levels {polars3:.0f} s "
         f"({speedup3:.0f}x slower than ours), 4 levels {polars4:.0f} s ({speedup4:.0f}x); "
-        f"same ranks as ours on 1,000,000: {agrees}; target B >= {POLARS_GOAL:.0f}x: "
+        f"same ranks as ours on 1,000,000: {agrees}; target B >= {POLARS_GOAL:.0f}x (3 levels): "
         + ("met" if met_b else "MISSED")
     )
     return met_a and met_b and memory_met

@@ -140,6 +140,27 @@ def test_scores_outside_the_scale_are_refused_without_copying() -> None:
         RankTables.count(np.zeros(2, np.int16), np.zeros(3, np.int32), None, 0, 5)
 
 
+@pytest.mark.parametrize("levels", [("national",), ("city",), LEVELS])
+@pytest.mark.parametrize("with_kinds", [False, True])
+def test_one_bad_row_past_the_first_tile_is_found(
+    levels: tuple[str, ...], with_kinds: bool
+) -> None:
+    """The kernels flag a bad row without a branch, in any tile, at every level."""
+    scores = np.full(5000, 10, np.int16)
+    regions = np.full(5000, 110101, np.int32)
+    kinds = np.zeros(5000, np.uint8) if with_kinds else None
+    tables = RankTables.count(scores, regions, kinds, 0, 1500, levels)
+    assert tables.lookup(scores, regions, kinds).rank[levels[0]].max() == 1
+    high, far = scores.copy(), regions.copy()
+    high[4500], far[4097] = 1501, 1_000_000
+    with pytest.raises(ValueError, match=r"\[0, 1500\]"):
+        RankTables.count(high, regions, kinds, 0, 1500, levels)
+    with pytest.raises(ValueError, match=r"\[0, 1500\]"):
+        tables.lookup(high, regions, kinds)
+    with pytest.raises(ValueError, match="region codes"):
+        tables.lookup(scores, far, kinds)
+
+
 def peak_traced_bytes(rows: int) -> int:
     """Peak memory NumPy reports to tracemalloc (besides the inputs) while every subject
     of ``rows`` is counted and looked up, a chunk at a time."""

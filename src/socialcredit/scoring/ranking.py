@@ -183,9 +183,8 @@ class RankTables:
         # are never touched, so never take memory)
         parts = np.zeros((len(blocks), rows * span), np.uint8)
         carry = np.zeros((len(blocks), rows * span), np.int32)
-        count = kernels.count_kernel()
-        depth = LEVELS.index(finest)
-        common = (depth, row_index, slots, len(prefixes), floor, span)
+        count = kernels.count_kernel(LEVELS.index(finest), kinds is not None)
+        common = (row_index, slots, len(prefixes), floor, span)
         if kernels.run(
             partial(count, scores[part], regions[part], given[part], *common, parts[b], carry[b])
             for b, part in enumerate(blocks)
@@ -249,9 +248,13 @@ class RankTables:
                 tables += self._above(self.levels[0])  # of the same type; not read
                 outputs += [no_ranks, no_shares]
         given = _NO_KINDS if kinds is None else kinds
-        lookup = kernels.lookup_kernel()
-        head: tuple[object, ...] = (self.floor, self.span, index.kind_slot, index.depth)
-        head += (index.cell_index, index.cells, index.groups, *tables)
+        computed = _per_level([level in chunk.rank for level in LEVELS])
+        # the levels computed without a table of percentiles divide
+        no_table = [len(shares) == 0 for shares in tables[2::3]]
+        divides = _per_level([c and n for c, n in zip(computed, no_table, strict=True)])
+        lookup = kernels.lookup_kernel(computed, divides, index.depth, kinds is not None)
+        head: tuple[object, ...] = (self.floor, self.span, index.kind_slot, index.cell_index)
+        head += (index.cells, index.groups, *tables)
         wrong = kernels.run(
             partial(lookup, scores[p], regions[p], given[p], *head, *(v[p] for v in outputs))
             for p in kernels.blocks(rows)
@@ -448,6 +451,12 @@ def _domain_error(scores: I16, regions: I32, floor: int, ceiling: int) -> ValueE
         )
     low, high = kernels.extremes_kernel()(regions)
     return ValueError(f"region codes must lie in 0..999999; these range from {low} to {high}")
+
+
+def _per_level(flags: list[bool]) -> tuple[bool, bool, bool, bool]:
+    """One flag per level of LEVELS, as the kernels take them."""
+    national, province, city, county = flags
+    return national, province, city, county
 
 
 def _check_levels(levels: tuple[str, ...]) -> tuple[str, ...]:

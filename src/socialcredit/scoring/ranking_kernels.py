@@ -100,13 +100,15 @@ def presence_kernel() -> Callable[[I32, U8, U8, U8], int]:
 
 
 @cache
-def count_kernel() -> Callable[..., int]:
-    """``(scores, regions, kinds, depth, row_index, kind_slot, rows_per_kind, floor, span,
-    part, carry) -> scores out of [floor, floor + span)``: adds the block's subjects to
-    its own histogram, cell ``(kind_slot * rows_per_kind + row_index[group]) * span +
-    score - floor``, ``group`` the code's group at level ``depth`` (``code // 100`` for
-    city): one byte ``part[cell]``, plus 256 per ``carry[cell]``. Region codes must have
-    been checked by the presence kernel."""
+def count_kernel(depth: int, has_kinds: bool) -> Callable[..., int]:
+    """``(scores, regions, kinds, row_index, kind_slot, rows_per_kind, floor, span,
+    part, carry) -> 1 if a score is out of [floor, floor + span), else 0``: adds the
+    block's subjects to its own histogram, cell ``(kind_slot * rows_per_kind +
+    row_index[group]) * span + score - floor``, ``group`` the code's group at level
+    ``depth`` (``code // 100`` for city): one byte ``part[cell]``, plus 256 per
+    ``carry[cell]``. Region codes must have been checked by the presence kernel; the
+    histogram is not to be used if a score was out of the domain. One kernel per
+    ``depth`` and ``has_kinds``, constants in it (as for :func:`lookup_kernel`)."""
     import numba
 
     @numba.njit(nogil=True, cache=True)
@@ -114,7 +116,6 @@ def count_kernel() -> Callable[..., int]:
         scores: I16,
         regions: I32,
         kinds: U8,
-        depth: int,
         row_index: I32,
         kind_slot: I32,
         rows_per_kind: int,
@@ -123,54 +124,62 @@ def count_kernel() -> Callable[..., int]:
         part: U8,
         carry: I32,
     ) -> int:
-        n = scores.shape[0]
-        has_kinds = kinds.shape[0] > 0
+        n = np.uint64(scores.shape[0])
+        last_score = np.uint64(span - 1)
         cells = np.empty(2048, np.uint32)
-        bad = 0
+        bad: np.bool_ = np.bool_(False)
         for tile in range(0, n, 2048):
-            m = 0
-            for i in range(tile, min(tile + 2048, n)):
-                s = np.int64(scores[i]) - floor
-                if s < 0 or s >= span:
-                    bad += 1
-                    continue
-                code = np.uint32(regions[i])
+            m = min(np.uint64(2048), n - np.uint64(tile))
+            for j in range(m):
+                i = np.uint64(tile) + np.uint64(j)
+                s = np.uint64(np.int64(scores[i]) - floor)
+                bad |= s >= np.uint64(span)  # flagged, counted at a valid place
+                s = min(s, last_score)
+                code = np.uint64(regions[i])
                 if depth == 2:
-                    code = code // np.uint32(100)
+                    code = code // np.uint64(100)
                 elif depth == 1:
-                    code = code // np.uint32(10_000)
+                    code = code // np.uint64(10_000)
                 elif depth == 0:
-                    code = np.uint32(0)
-                row = np.int64(row_index[code])
+                    code = np.uint64(0)
+                row = np.uint64(row_index[code])
                 if has_kinds:
-                    row += np.int64(kind_slot[kinds[i]]) * rows_per_kind
-                cells[m] = np.uint32(row * span + s)
-                m += 1
+                    row += np.uint64(kind_slot[kinds[i]]) * np.uint64(rows_per_kind)
+                cells[j] = np.uint32(row * np.uint64(span) + s)
             for j in range(m):  # independent increments: the processor overlaps them
-                cell = cells[j]
+                cell = np.uint64(cells[j])
                 count = part[cell] + np.uint8(1)
                 part[cell] = count
                 if count == 0:
                     carry[cell] += 1
-        return bad
+        return 1 if bad else 0
 
     return kernel
 
 
 @cache
-def lookup_kernel() -> Callable[..., int]:
-    """``(scores, regions, kinds, floor, span, kind_slot, depth, cell_index, cells,
-    groups, above0, total0, shares0, ..., above3, total3, shares3, rank0, percentile0,
-    ..., rank3, percentile3) -> subjects out of the domain``.
+def lookup_kernel(
+    wanted: tuple[bool, bool, bool, bool],
+    divides: tuple[bool, bool, bool, bool],
+    depth: int,
+    has_kinds: bool,
+) -> Callable[..., int]:
+    """``(scores, regions, kinds, floor, span, kind_slot, cell_index, cells, groups,
+    above0, total0, shares0, ..., above3, total3, shares3, rank0, percentile0, ...,
+    rank3, percentile3) -> 1 if a subject is out of the domain, else 0``.
 
     ``cell_index[group]`` is the cell of the code's group at level ``depth``,
     ``groups[kind_slot * cells + cell, level]`` the row of its group in each level's
     tables: ``above[row, s]`` the subjects with a score of at least ``floor + s`` (a
-    last column of zeros) and ``total[row]``; ``shares[row, s]`` (same layout), if not
-    empty, the percentiles (for small levels: a read instead of a division). An absent
-    kind has slot ``kinds``, an absent group an empty row. Outputs of length 0 are not
-    computed. NumPy's error model: no test for a division by zero (which the loop rules
-    out) in the innermost loop."""
+    last column of zeros) and ``total[row]``; ``shares[row, s]`` (same layout), for the
+    levels that do not ``divide``, the percentiles (for small levels: a read instead of
+    a division). An absent kind has slot ``kinds``, an absent group an empty row. Only
+    the ``wanted`` levels are computed. NumPy's error model: no test for a division by
+    zero (which the loop rules out) in the innermost loop.
+
+    One kernel per combination of the arguments, which are constants in it: compiled
+    loops with run-time options in them were up to 1.5x slower (the compiler did not
+    take the tests out of the loops)."""
     import numba
 
     @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -181,7 +190,6 @@ def lookup_kernel() -> Callable[..., int]:
         floor: int,
         span: int,
         kind_slot: I32,
-        depth: int,
         cell_index: I32,
         cells: int,
         groups: I32,
@@ -206,35 +214,39 @@ def lookup_kernel() -> Callable[..., int]:
         r3: Ranks,
         p3: F64,
     ) -> int:
-        n = scores.shape[0]
-        has_kinds = kinds.shape[0] > 0
+        n = np.uint64(scores.shape[0])
         width = np.uint64(span + 1)
-        at = np.empty(2048, np.uint32)  # the subject's score - floor
-        where = np.empty((4, 2048), np.uint32)  # its group's row at each level
-        bad = 0
+        last_score, last_code = np.uint64(span - 1), np.uint64(999_999)
+        at = np.empty((4, 2048), np.uint32)  # per level: row * width + score - floor
+        rows = np.empty((4, 2048), np.uint32)  # per level dividing: the row
+        bad: np.bool_ = np.bool_(False)
         for tile in range(0, n, 2048):
-            m = min(2048, n - tile)
+            m = min(np.uint64(2048), n - np.uint64(tile))
             for j in range(m):
-                i = tile + j
-                s = np.int64(scores[i]) - floor
-                code = np.int64(regions[i])
-                if np.uint64(s) >= np.uint64(span) or np.uint32(code) >= np.uint32(1_000_000):
-                    bad += 1
-                    s, code = np.int64(0), np.int64(0)  # any valid place: the call fails
-                slot = np.int64(kind_slot[kinds[i]]) if has_kinds else np.int64(0)
-                group = np.uint32(code)
+                i = np.uint64(tile) + np.uint64(j)
+                # out of the domain: flagged (the call fails) and read at a valid place;
+                # without a branch, which would cost more than all the reads here
+                s = np.uint64(np.int64(scores[i]) - floor)
+                code = np.uint64(np.int64(regions[i]))
+                bad |= (s >= np.uint64(span)) | (code >= np.uint64(1_000_000))
+                s, code = min(s, last_score), min(code, last_code)
                 if depth == 2:
-                    group = group // np.uint32(100)
+                    group = code // np.uint64(100)
                 elif depth == 1:
-                    group = group // np.uint32(10_000)
+                    group = code // np.uint64(10_000)
                 elif depth == 0:
-                    group = np.uint32(0)
-                cell = np.uint64(slot * cells + np.int64(cell_index[group]))
-                at[j] = np.uint32(s)
-                where[0, j] = groups[cell, 0]
-                where[1, j] = groups[cell, 1]
-                where[2, j] = groups[cell, 2]
-                where[3, j] = groups[cell, 3]
+                    group = np.uint64(0)
+                else:
+                    group = code
+                cell = np.uint64(cell_index[group])
+                if has_kinds:
+                    cell += np.uint64(kind_slot[kinds[i]]) * np.uint64(cells)
+                for level in range(4):  # constants: the compiler unrolls this
+                    if wanted[level]:
+                        row = np.uint64(groups[cell, level])
+                        at[level, j] = np.uint32(row * width + s)
+                        if divides[level]:
+                            rows[level, j] = np.uint32(row)
             # one loop per level: look-ups in one table at a time
             for level in range(4):
                 if level == 0:
@@ -245,24 +257,26 @@ def lookup_kernel() -> Callable[..., int]:
                     above, total, share, ranks, shares = a2, t2, s2, r2, p2
                 else:
                     above, total, share, ranks, shares = a3, t3, s3, r3, p3
-                if ranks.shape[0] == 0:
+                if not wanted[level]:
                     continue
-                rows = where[level]
-                if share.shape[0] > 0:  # a small level: its percentiles in a table
+                cells_at = at[level]
+                if not divides[level]:  # percentiles in a table: a read, no division
                     for j in range(m):
-                        row = np.uint64(rows[j])
-                        k = row * width + np.uint64(at[j])
-                        ranks[tile + j] = above[k + np.uint64(1)] + 1
-                        shares[tile + j] = share[k]
+                        k = np.uint64(cells_at[j])
+                        ranks[np.uint64(tile) + np.uint64(j)] = above[k + np.uint64(1)] + 1
+                        shares[np.uint64(tile) + np.uint64(j)] = share[k]
                     continue
+                of_row = rows[level]
                 for j in range(m):
-                    row = np.uint64(rows[j])
-                    k = row * width + np.uint64(at[j])
-                    ranks[tile + j] = above[k + np.uint64(1)] + 1
-                    count = total[row]
+                    k = np.uint64(cells_at[j])
+                    ranks[np.uint64(tile) + np.uint64(j)] = above[k + np.uint64(1)] + 1
+                    count = total[np.uint64(of_row[j])]
                     # lower * 100.0 / total, lower = total - at or above
-                    shares[tile + j] = (count - above[k]) * 100.0 / count if count > 0 else 0.0
-        return bad
+                    lower = count - above[k]
+                    shares[np.uint64(tile) + np.uint64(j)] = (
+                        lower * 100.0 / count if count > 0 else 0.0
+                    )
+        return 1 if bad else 0
 
     return kernel
 
