@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from socialcredit.settings import Settings, load_settings, settings_table
+from socialcredit.settings import Settings, cli_settings, load_settings, settings_table
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
@@ -42,5 +42,29 @@ def test_every_setting_is_a_global_cli_option() -> None:
 
     command = typer.main.get_command(create_cli())
     options = {opt for param in command.params for opt in getattr(param, "opts", [])}
-    for name in Settings.model_fields:
+    for name in cli_settings():
         assert f"--{name.replace('_', '-')}" in options
+    serve = command.commands["serve"]  # type: ignore[attr-defined]
+    serve_options = {opt for param in serve.params for opt in getattr(param, "opts", [])}
+    for name in cli_settings("serve"):
+        assert f"--{name.replace('_', '-')}" in serve_options
+    # secrets never on a command line
+    assert "secret_key" not in cli_settings() + cli_settings("serve")
+    assert "database_url" not in cli_settings() + cli_settings("serve")
+
+
+def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match="secret_key"):
+        load_settings(environment="production")
+    monkeypatch.setenv("SOCIALCREDIT_SECRET_KEY", "short")
+    with pytest.raises(ValidationError, match="32 or more"):
+        load_settings(environment="production")
+    monkeypatch.setenv("SOCIALCREDIT_SECRET_KEY", "x" * 40)
+    assert load_settings(environment="production").secret_key.get_secret_value() == "x" * 40
+    monkeypatch.delenv("SOCIALCREDIT_SECRET_KEY")
+    assert load_settings().environment == "development"  # the built-in secret is allowed
+
+
+def test_database_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:
+    url = load_settings(data=tmp_path).effective_database_url()
+    assert url == f"sqlite:///{tmp_path.resolve() / 'socialcredit.db'}"

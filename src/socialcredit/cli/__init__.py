@@ -16,6 +16,7 @@ from socialcredit.cli import (
     ledger_cmd,
     policy_cmd,
     scoring_cmd,
+    web_cmd,
 )
 from socialcredit.cli.output import EXIT_UNUSABLE, CliState, fail
 from socialcredit.settings import load_settings
@@ -49,6 +50,14 @@ def create_cli() -> typer.Typer:
                 show_default=False,
             ),
         ] = None,
+        environment: Annotated[
+            str | None,
+            typer.Option(
+                "--environment",
+                help="development or production (env SOCIALCREDIT_ENVIRONMENT).",
+                show_default=False,
+            ),
+        ] = None,
         snapshot_retention: Annotated[
             int | None,
             typer.Option(
@@ -60,7 +69,10 @@ def create_cli() -> typer.Typer:
     ) -> None:
         try:
             settings = load_settings(
-                data=data, policy_dir=policy_dir, snapshot_retention=snapshot_retention
+                data=data,
+                policy_dir=policy_dir,
+                snapshot_retention=snapshot_retention,
+                environment=environment,
             )
         except ValidationError as error:
             problems = "; ".join(
@@ -75,6 +87,7 @@ def create_cli() -> typer.Typer:
     ledger_cmd.register(app)
     ledger_cmd.register_ledger_app(app)
     scoring_cmd.register(app)
+    web_cmd.register(app)
     demo_cmd.register(app)
     return app
 

@@ -14,10 +14,10 @@ import typer
 
 from socialcredit.cli.output import EXIT_FAILED, state
 from socialcredit.cli.policy_cmd import print_audit, print_policy
-from socialcredit.cli.scoring_cmd import check
 from socialcredit.ledger import RECORDS, SUBJECTS, Ledger, open_input, run_batch
 from socialcredit.policy import audit, check_files
 from socialcredit.policy.loader import policy_files_in
+from socialcredit.scoring.answers import check
 from socialcredit.scoring.run import ScoreRequest, run_scoring
 from socialcredit.simulate import GenerateOptions, generate
 

@@ -16,9 +16,11 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
+from socialcredit.errors import PlatformError
 from socialcredit.ledger import Ledger, LedgerError
 from socialcredit.ledger.ingest import CHINA_TIME
 from socialcredit.policy import PolicyCatalog, PolicyError, load_catalog
+from socialcredit.scoring import answers
 from socialcredit.scoring.explain import UnknownSubjectError, explain
 from socialcredit.scoring.policy_tables import compile_policy
 from socialcredit.scoring.run import ScoreRequest, run_scoring
@@ -171,7 +173,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """May the subject have this measure? Exit 0 if allowed, 1 if denied."""
         snapshot = _snapshot(ctx, snapshot_id)
-        document = check(snapshot, subject_id.strip().upper(), measure)
+        try:
+            document = answers.check(snapshot, subject_id.strip().upper(), measure)
+        except PlatformError as error:
+            fail(_cli_message(error))
         if as_json:
             emit_json(document)
         else:
@@ -229,27 +234,9 @@ def register(app: typer.Typer) -> None:
             )
 
 
-def check(snapshot: Snapshot, subject_id: str, measure: str) -> dict[str, Any]:
-    """The relying party's answer: allowed or not, reason codes, the records behind a
-    denial; never the score."""
-    measures = snapshot.metadata["measure_names"]
-    if measure not in measures:
-        fail(f"unknown measure {measure!r}; the policy's measures: {', '.join(measures)}")
-    row = int(snapshot.locate([subject_id])[0])
-    if row < 0:
-        fail(f"no subject {subject_id} in snapshot {snapshot.id}")
-    decision = snapshot.decision(int(snapshot.array("combo")[row]), measure)
-    document: dict[str, Any] = {
-        "allowed": decision.allowed,
-        "measure": measure,
-        "reasons": list(decision.reasons),
-        "snapshot": snapshot.id,
-        "policy": snapshot.metadata["policy"]["version"],
-    }
-    on = {reason.split(":", 1)[1] for reason in decision.reasons if reason.startswith("listed:")}
-    if on and not decision.allowed:
-        document["records"] = [r for name, r in snapshot.listed_records(row) if name in on]
-    return document
+def _cli_message(error: PlatformError) -> str:
+    known = error.detail.get("known")
+    return f"{error.message}; the policy's measures: {', '.join(known)}" if known else error.message
 
 
 def export_snapshot(snapshot: Snapshot, out: Path) -> int:

@@ -199,15 +199,21 @@ class Snapshot:
         self.path = path
         self.metadata = metadata
         self.id: str = path.name
+        self._arrays: dict[str, npt.NDArray[Any]] = {}
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
         return cls(path, read_metadata(path))
 
     def array(self, name: str) -> npt.NDArray[Any]:
-        loaded: npt.NDArray[Any] = np.load(
-            self.path / "arrays" / f"{name}.npy", mmap_mode="r", allow_pickle=False
-        )
+        """The memory-mapped array (mapped once: a server asks for it on every request;
+        the mapping outlives the snapshot's removal, so answers in flight finish)."""
+        loaded = self._arrays.get(name)
+        if loaded is None:
+            loaded = np.load(
+                self.path / "arrays" / f"{name}.npy", mmap_mode="r", allow_pickle=False
+            )
+            self._arrays[name] = loaded
         return loaded
 
     @cached_property

@@ -1,0 +1,222 @@
+"""The tamper-evident audit log: who read or wrote a person's data, in what role, for
+what purpose, and with what outcome.
+
+Each entry's hash is SHA-256 over the hash of the entry before it and the entry's own
+fields and subjects (canonical JSON), so editing, removing, inserting or reordering an
+entry breaks the chain from that entry on; :func:`AuditLog.verify` names the first
+broken position. The newest entry's number and hash are also kept in a one-row head
+table, updated in the same transaction as each append, so entries cut off the end
+are found too.
+
+Appends are serial: on SQLite every write transaction is ``BEGIN IMMEDIATE``; on
+PostgreSQL the append locks the head row (``SELECT ... FOR UPDATE``). An append can run
+inside the caller's transaction (:meth:`AuditLog.append` with ``connection``) so that
+the entry commits with the write it describes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from socialcredit.store import Database
+from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
+
+GENESIS = "0" * 64
+#: entries read at a time by verify (memory stays flat on a long log)
+VERIFY_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened: ``actor`` (a key id or ``cli:<user>``), its ``role``, the
+    ``purpose`` given, the ``action`` (e.g. ``check:transport.flight``), the
+    ``outcome`` (e.g. ``allowed``, ``denied``, ``forbidden``) and the subjects."""
+
+    actor: str
+    role: str
+    purpose: str
+    action: str
+    outcome: str
+    subjects: tuple[str, ...] = ()
+    at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+
+    def fields(self, seq: int) -> dict[str, Any]:
+        return {
+            "seq": seq,
+            "at": self.at,
+            "actor": self.actor,
+            "role": self.role,
+            "purpose": self.purpose,
+            "action": self.action,
+            "outcome": self.outcome,
+            "subject_count": len(self.subjects),
+        }
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any], subjects: Sequence[str]) -> str:
+    canonical = json.dumps(
+        {"prev": prev_hash, **fields, "subjects": list(subjects)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """``ok``, the entries checked, and where the chain first breaks (``position``: the
+    1-based place in the log as stored, ``seq``: the entry's number there)."""
+
+    ok: bool
+    entries: int
+    position: int | None = None
+    seq: int | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "position": self.position,
+            "seq": self.seq,
+            "problem": self.problem,
+        }
+
+
+class AuditLog:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def append(
+        self, entries: Sequence[AuditEntry], connection: Connection | None = None
+    ) -> list[int]:
+        """Append ``entries`` in order (in ``connection``'s transaction if given, else
+        in one of their own); their numbers."""
+        if not entries:
+            return []
+        if connection is None:
+            with self.database.transaction() as own:
+                return self._append(own, entries)
+        return self._append(connection, entries)
+
+    def _append(self, connection: Connection, entries: Sequence[AuditEntry]) -> list[int]:
+        head_query = select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == 1)
+        if not self.database.is_sqlite:
+            head_query = head_query.with_for_update()
+        head = connection.execute(head_query).first()
+        if head is None:
+            connection.execute(insert(AUDIT_HEAD).values(id=1, seq=0, hash=GENESIS))
+            if not self.database.is_sqlite:  # two first appends: one waits here
+                head = connection.execute(head_query).first()
+        seq, prev = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
+        rows, subjects, numbers = [], [], []
+        for entry in entries:
+            seq += 1
+            fields = entry.fields(seq)
+            digest = entry_hash(prev, fields, entry.subjects)
+            rows.append({**fields, "prev_hash": prev, "hash": digest})
+            prev = digest
+            subjects += [
+                {"seq": seq, "position": i, "subject_id": s} for i, s in enumerate(entry.subjects)
+            ]
+            numbers.append(seq)
+        connection.execute(insert(AUDIT_LOG), rows)
+        if subjects:
+            connection.execute(insert(AUDIT_SUBJECTS), subjects)
+        connection.execute(
+            update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1).values(seq=seq, hash=prev)
+        )
+        return numbers
+
+    def verify(self) -> Verification:
+        """Walk the chain in stored order; the first entry that does not follow."""
+        with self.database.reading() as connection:
+            head = connection.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)).first()
+            prev, expected_seq, position = GENESIS, 1, 0
+            for row, subjects in self._entries(connection):
+                position += 1
+                fields = {name: row[name] for name in AuditEntry("", "", "", "", "").fields(0)}
+                problem = None
+                if row["seq"] != expected_seq:
+                    problem = f"entry number {row['seq']} where {expected_seq} was due"
+                elif row["prev_hash"] != prev:
+                    problem = "does not follow the entry before it (inserted, removed or moved)"
+                elif entry_hash(prev, fields, subjects) != row["hash"]:
+                    problem = "its contents do not match its hash (edited)"
+                if problem:
+                    return Verification(False, position - 1, position, int(row["seq"]), problem)
+                prev, expected_seq = row["hash"], expected_seq + 1
+            count = position
+        if head is None:
+            if count:
+                return Verification(False, count, None, None, "the head record is missing")
+            return Verification(True, 0)
+        if int(head.seq) != count or str(head.hash) != prev:
+            return Verification(
+                False,
+                count,
+                count + 1 if int(head.seq) > count else None,
+                int(head.seq),
+                f"the log ends at entry {count} but its head records entry {int(head.seq)}"
+                if int(head.seq) != count
+                else "the last entry does not match the head record (edited)",
+            )
+        return Verification(True, count)
+
+    def _entries(self, connection: Connection) -> Iterator[tuple[dict[str, Any], list[str]]]:
+        after = -1
+        while True:
+            rows = connection.execute(
+                select(AUDIT_LOG)
+                .where(AUDIT_LOG.c.seq > after)
+                .order_by(AUDIT_LOG.c.seq)
+                .limit(VERIFY_BATCH)
+            ).all()
+            if not rows:
+                return
+            low, high = rows[0].seq, rows[-1].seq
+            listed: dict[int, list[tuple[int, str]]] = {}
+            for s in connection.execute(
+                select(AUDIT_SUBJECTS).where(AUDIT_SUBJECTS.c.seq.between(low, high))
+            ):
+                listed.setdefault(int(s.seq), []).append((int(s.position), str(s.subject_id)))
+            for row in rows:
+                mapping = dict(row._mapping)
+                yield mapping, [s for _, s in sorted(listed.get(int(row.seq), []))]
+            after = high
+
+    def for_subject(self, subject_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """Who looked at or changed this subject's data, newest first."""
+        with self.database.reading() as connection:
+            rows = connection.execute(
+                select(AUDIT_LOG)
+                .join(AUDIT_SUBJECTS, AUDIT_SUBJECTS.c.seq == AUDIT_LOG.c.seq)
+                .where(AUDIT_SUBJECTS.c.subject_id == subject_id)
+                .order_by(AUDIT_LOG.c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "seq": int(row.seq),
+                "at": row.at,
+                "actor": row.actor,
+                "role": row.role,
+                "purpose": row.purpose,
+                "action": row.action,
+                "outcome": row.outcome,
+                "subjects_in_entry": int(row.subject_count),
+            }
+            for row in rows
+        ]
+
+    def count(self) -> int:
+        with self.database.reading() as connection:
+            return int(connection.execute(select(func.count()).select_from(AUDIT_LOG)).scalar_one())

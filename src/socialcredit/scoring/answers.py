@@ -1,0 +1,112 @@
+"""Answers from a published snapshot, for the command line and the API alike: a
+relying party's check (allowed or not, with reasons, never the score) and a subject's
+own figures. Unknown subjects and measures raise the platform's errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from socialcredit.errors import NotFoundError, UnprocessableError
+from socialcredit.scoring.policy_tables import KINDS
+from socialcredit.scoring.ranking import LEVELS
+from socialcredit.scoring.snapshot_files import LEVEL_COLUMNS
+from socialcredit.scoring.snapshots import Snapshot
+
+#: most subject ids one batch check takes
+BATCH_LIMIT = 10_000
+
+
+def require_measure(snapshot: Snapshot, measure: str) -> None:
+    measures = snapshot.metadata["measure_names"]
+    if measure not in measures:
+        raise UnprocessableError(
+            f"measure: unknown measure {measure!r}", known=list(measures), field="measure"
+        )
+
+
+def check(snapshot: Snapshot, subject_id: str, measure: str) -> dict[str, Any]:
+    """The relying party's answer: allowed or not, reason codes, the records behind a
+    denial; never the score. NotFoundError if the subject is not in the snapshot."""
+    require_measure(snapshot, measure)
+    row = int(snapshot.locate([subject_id])[0])
+    if row < 0:
+        raise NotFoundError(f"no subject {subject_id} in snapshot {snapshot.id}")
+    document = _answer(snapshot, subject_id, measure, int(snapshot.array("combo")[row]))
+    reasons = document["reasons"]
+    on = {reason.split(":", 1)[1] for reason in reasons if reason.startswith("listed:")}
+    if on and not document["allowed"]:
+        document["records"] = [r for name, r in snapshot.listed_records(row) if name in on]
+    return document
+
+
+def check_many(
+    snapshot: Snapshot, subject_ids: Sequence[str], measure: str
+) -> list[dict[str, Any]]:
+    """One answer per id, in order (``found`` false, and no decision, for ids not in
+    the snapshot). One look-up for all; decisions computed once per combination."""
+    require_measure(snapshot, measure)
+    if len(subject_ids) > BATCH_LIMIT:
+        raise UnprocessableError(
+            f"subject_ids: {len(subject_ids):,} ids; at most {BATCH_LIMIT:,} per batch",
+            field="subject_ids",
+        )
+    rows = snapshot.locate(list(subject_ids)) if subject_ids else np.zeros(0, np.int32)
+    combos = snapshot.array("combo")
+    decided: dict[int, tuple[bool, list[str]]] = {}
+    answers = []
+    for subject_id, row in zip(subject_ids, rows.tolist(), strict=True):
+        if row < 0:
+            answers.append({"subject_id": subject_id, "found": False})
+            continue
+        combo = int(combos[row])
+        if combo not in decided:
+            decision = snapshot.decision(combo, measure)
+            decided[combo] = (decision.allowed, list(decision.reasons))
+        allowed, reasons = decided[combo]
+        answers.append(
+            {"subject_id": subject_id, "found": True, "allowed": allowed, "reasons": reasons}
+        )
+    return answers
+
+
+def _answer(snapshot: Snapshot, subject_id: str, measure: str, combo: int) -> dict[str, Any]:
+    decision = snapshot.decision(combo, measure)
+    return {
+        "subject_id": subject_id,
+        "allowed": decision.allowed,
+        "measure": measure,
+        "reasons": list(decision.reasons),
+        "snapshot": snapshot.id,
+        "policy": snapshot.metadata["policy"]["version"],
+    }
+
+
+def figures(snapshot: Snapshot, subject_id: str) -> dict[str, Any]:
+    """A subject's score, grade, lists, and ranks and percentiles at every level."""
+    row = int(snapshot.locate([subject_id])[0])
+    if row < 0:
+        raise NotFoundError(f"no subject {subject_id} in snapshot {snapshot.id}")
+    meta = snapshot.metadata
+    score = int(snapshot.array("score")[row])
+    kind, region = int(snapshot.array("kind")[row]), int(snapshot.array("region")[row])
+    ranks = snapshot.ranks.lookup_one(score, region, kind)
+    bits = int(snapshot.array("lists")[row])
+    return {
+        "subject_id": subject_id,
+        "kind": KINDS[kind],
+        "region": f"{region:06d}",
+        "score": score,
+        "grade": meta["grade_names"][int(snapshot.array("grade")[row])],
+        "lists": [n for i, n in enumerate(meta["list_names"]) if bits >> i & 1],
+        "ranks": {
+            LEVEL_COLUMNS[level]: {"rank": ranks[level][0], "percentile": ranks[level][1]}
+            for level in LEVELS
+        },
+        "snapshot": snapshot.id,
+        "as_of": meta["as_of"],
+        "policy": meta["policy"]["version"],
+    }

@@ -1,0 +1,137 @@
+"""What the routes are given: the app's services, the caller's key (authenticated and
+rate-limited), the snapshot in service, a checked subject id and the caller's purpose.
+Each is an ``Annotated`` alias, so a route says what it needs in its signature."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Path, Request
+
+from socialcredit.audit import AuditEntry, AuditLog
+from socialcredit.errors import PlatformError, UnavailableError, UnprocessableError
+from socialcredit.identity import validate
+from socialcredit.keys import ApiKey, KeyRing
+from socialcredit.scoring.policy_tables import PolicyTables
+from socialcredit.scoring.snapshots import Snapshot
+from socialcredit.settings import Settings
+from socialcredit.store import Database
+from socialcredit.web.metrics import Metrics
+from socialcredit.web.ratelimit import RateLimiter
+from socialcredit.web.serving import SnapshotHolder
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    """Everything one app instance serves with (built by ``create_app``)."""
+
+    settings: Settings
+    database: Database
+    keys: KeyRing
+    audit: AuditLog
+    snapshots: SnapshotHolder
+    limiter: RateLimiter
+    metrics: Metrics
+
+    @cached_property
+    def policy_tables(self) -> PolicyTables:
+        from socialcredit.policy import load_catalog
+        from socialcredit.scoring.policy_tables import compile_policy
+
+        return compile_policy(load_catalog(self.settings.effective_policy_dir()))
+
+    def record(self, key: ApiKey, purpose: str, action: str, outcome: str, *subjects: str) -> None:
+        """Append an audit entry before the answer goes out; no entry, no answer."""
+        entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
+        try:
+            self.audit.append([entry])
+        except Exception as error:  # the store is down: refuse rather than answer unlogged
+            raise UnavailableError("the audit log cannot be written; try again") from error
+
+    def audited(
+        self,
+        key: ApiKey,
+        purpose: str,
+        action: str,
+        subjects: Sequence[str],
+        answer: Callable[[], T],
+        outcome: Callable[[T], str] = lambda _: "answered",
+    ) -> T:
+        """``answer()``, with an audit entry of its outcome (or of the error's code)
+        appended before the answer goes out."""
+        try:
+            result = answer()
+        except PlatformError as error:
+            self.record(key, purpose, action, error.code, *subjects)
+            raise
+        self.record(key, purpose, action, outcome(result), *subjects)
+        return result
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def current_key(request: Request, found: ServicesDep) -> ApiKey:
+    key = found.keys.authenticate(request.headers.get("authorization"))
+    found.limiter.take(key.key_id)
+    return key
+
+
+KeyDep = Annotated[ApiKey, Depends(current_key)]
+
+
+def current_snapshot(found: ServicesDep) -> Snapshot:
+    return found.snapshots.require()
+
+
+SnapshotDep = Annotated[Snapshot, Depends(current_snapshot)]
+
+
+def checked_subject_id(
+    subject_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=64,
+            description="An 18-character resident ID or Unified Social Credit Code.",
+            examples=["11010519491231002X"],
+        ),
+    ],
+) -> str:
+    return normalised_subject_id(subject_id, "subject_id")
+
+
+def normalised_subject_id(text: str, field: str) -> str:
+    """The id upper-cased, or UnprocessableError naming the field and the reason."""
+    result = validate(text.strip())
+    if not result.valid or result.code is None:
+        raise UnprocessableError(f"{field}: {text!r} is not a valid id ({result.message})")
+    return result.code
+
+
+SubjectId = Annotated[str, Depends(checked_subject_id)]
+
+
+def caller_purpose(
+    x_purpose: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Why the caller asks (recorded in the audit log).",
+        ),
+    ] = None,
+) -> str | None:
+    return x_purpose.strip() if x_purpose and x_purpose.strip() else None
+
+
+Purpose = Annotated[str | None, Depends(caller_purpose)]

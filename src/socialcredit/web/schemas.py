@@ -1,0 +1,226 @@
+"""The API's request and answer shapes, with the examples the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialcredit.scoring.answers import BATCH_LIMIT
+
+PERSON = "11010519491231002X"
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable error code, e.g. forbidden, invalid_request.")
+    message: str = Field(description="What was wrong, naming the field.")
+    detail: dict[str, Any] | None = None
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "error": {
+                    "code": "forbidden",
+                    "message": "this key may read only its own subject's subject data",
+                }
+            }
+        }
+    )
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI descriptions of the error answers an operation can give."""
+    meaning = {
+        400: "Bad request: malformed JSON or a malformed body.",
+        401: "No valid API key (Authorization: Bearer <key>).",
+        403: "The key's role or scope does not allow this.",
+        404: "Not found (only said to callers who may know).",
+        413: "The request body is over the size limit.",
+        422: "A field is invalid: the message names it and says why.",
+        429: "Over the key's rate limit; retry after detail.retry_after_seconds.",
+        503: "Not ready: no snapshot loaded, or the audit log cannot be written.",
+    }
+    return {s: {"model": ErrorBody, "description": meaning[s]} for s in statuses}
+
+
+class CheckAnswer(BaseModel):
+    """A relying party's answer: never the score."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "subject_id": PERSON,
+                "allowed": False,
+                "measure": "transport.flight",
+                "reasons": ["listed:discredited"],
+                "snapshot": "000003-20261128T120000Z",
+                "policy": "2026.1",
+                "records": ["court-2026-000123"],
+            }
+        }
+    )
+    subject_id: str
+    allowed: bool
+    measure: str
+    reasons: list[str]
+    snapshot: str
+    policy: str
+    records: list[str] | None = Field(None, description="The records behind a denial by a list.")
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"measure": "transport.flight", "subject_ids": [PERSON]}},
+    )
+    measure: str = Field(min_length=1, max_length=200)
+    subject_ids: list[str] = Field(
+        min_length=1,
+        max_length=BATCH_LIMIT,
+        description=f"At most {BATCH_LIMIT:,} resident IDs or Unified Social Credit Codes.",
+    )
+
+
+class BatchItem(BaseModel):
+    subject_id: str
+    found: bool
+    allowed: bool | None = None
+    reasons: list[str] | None = None
+
+
+class BatchAnswer(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "measure": "transport.flight",
+                "snapshot": "000003-20261128T120000Z",
+                "policy": "2026.1",
+                "answers": [
+                    {
+                        "subject_id": PERSON,
+                        "found": True,
+                        "allowed": True,
+                        "reasons": ["not_restricted"],
+                    }
+                ],
+            }
+        }
+    )
+    measure: str
+    snapshot: str
+    policy: str
+    answers: list[BatchItem]
+
+
+class RankFigure(BaseModel):
+    rank: int
+    percentile: float
+
+
+class SubjectFigures(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "subject_id": PERSON,
+                "kind": "person",
+                "region": "110105",
+                "score": 1012,
+                "grade": "A",
+                "lists": [],
+                "ranks": {
+                    "national": {"rank": 401234, "percentile": 61.2},
+                    "province": {"rank": 1234, "percentile": 60.1},
+                    "city": {"rank": 1001, "percentile": 59.8},
+                    "region": {"rank": 88, "percentile": 58.0},
+                },
+                "snapshot": "000003-20261128T120000Z",
+                "as_of": "2026-11-28",
+                "policy": "2026.1",
+            }
+        }
+    )
+    subject_id: str
+    kind: str
+    region: str
+    score: int
+    grade: str
+    lists: list[str]
+    ranks: dict[str, RankFigure]
+    snapshot: str
+    as_of: str
+    policy: str
+
+
+class Explanation(BaseModel):
+    """``socialcredit show --json``: records with points and rules, the arithmetic,
+    lists, ranks and measures."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "example": {
+                "subject_id": PERSON,
+                "score": 1012,
+                "grade": "A",
+                "lists": [],
+                "counted": [],
+                "not_counted": [],
+                "measures": [],
+                "snapshot": "000003-20261128T120000Z",
+            }
+        },
+    )
+    subject_id: str
+    score: int
+    grade: str
+    lists: list[str]
+    counted: list[dict[str, Any]]
+    not_counted: list[dict[str, Any]]
+    measures: list[dict[str, Any]]
+    snapshot: str
+
+
+class AccessEntry(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str
+    purpose: str
+    action: str
+    outcome: str
+    subjects_in_entry: int
+
+
+class AccessLog(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "subject_id": PERSON,
+                "entries": [
+                    {
+                        "seq": 42,
+                        "at": "2026-11-28T12:00:00.000001+00:00",
+                        "actor": "3f2a9c0d1e4b5a69",
+                        "role": "relying_party",
+                        "purpose": "check:transport.flight",
+                        "action": "check:transport.flight",
+                        "outcome": "denied",
+                        "subjects_in_entry": 1,
+                    }
+                ],
+            }
+        }
+    )
+    subject_id: str
+    entries: list[AccessEntry]
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"status": "ok", "snapshot": "000003-20261128T120000Z"}}
+    )
+    status: str
+    snapshot: str | None = None

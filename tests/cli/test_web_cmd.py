@@ -1,0 +1,127 @@
+"""``socialcredit keys``, ``audit`` and ``serve`` through the CLI, the server for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from socialcredit.cli import create_cli
+from socialcredit.store import Database
+from socialcredit.store.tables import AUDIT_LOG
+from tests.scored import Scored
+
+
+def _invoke(runner: CliRunner, data: Path, *args: str) -> tuple[int, Any, str]:
+    result = runner.invoke(create_cli(), ["--data", str(data), *args, "--json"])
+    document = json.loads(result.stdout) if result.stdout.strip() else {}
+    return result.exit_code, document, result.stderr
+
+
+def test_keys_create_list_revoke(runner: CliRunner, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    code, made, _ = _invoke(
+        runner, data, "keys", "create", "--role", "relying_party", "--scope", "transport.flight",
+        "--expires", "30d", "--label", "airline",
+    )  # fmt: skip
+    assert code == 0
+    assert made["key"].startswith("sck_")
+    assert made["measures"] == ["transport.flight"]
+    code, listed, _ = _invoke(runner, data, "keys", "list")
+    assert code == 0
+    assert [k["key_id"] for k in listed] == [made["key_id"]]
+    assert "key" not in listed[0]
+    assert made["key"] not in json.dumps(listed)
+    code, revoked, _ = _invoke(runner, data, "keys", "revoke", made["key_id"])
+    assert code == 0
+    assert revoked["revoked_at"]
+    code, _, error = _invoke(runner, data, "keys", "revoke", made["key_id"])
+    assert code == 1
+    assert "already revoked" in error
+    code, _, error = _invoke(runner, data, "keys", "create", "--role", "subject")
+    assert code == 2
+    assert "subject id" in error
+    code, _, error = _invoke(runner, data, "keys", "create", "--role", "admin", "--expires", "soon")
+    assert code == 2
+    assert "--expires" in error
+
+
+def test_audit_verify_and_show(runner: CliRunner, tmp_path: Path) -> None:
+    from socialcredit.audit import AuditEntry, AuditLog
+
+    data = tmp_path / "data"
+    database = Database(f"sqlite:///{(data / 'socialcredit.db').resolve()}")
+    person = "11010519491231002X"
+    AuditLog(database).append(
+        [AuditEntry("k1", "relying_party", "ticket", "check:transport.flight", "denied", (person,))]
+    )
+    code, shown, _ = _invoke(runner, data, "audit", "show", "--subject", person.lower())
+    assert code == 0
+    assert shown["entries"][0]["purpose"] == "ticket"
+    code, verified, _ = _invoke(runner, data, "audit", "verify")
+    assert code == 0
+    assert verified == {"ok": True, "entries": 2, "position": None, "seq": None, "problem": None}
+    with database.transaction() as connection:
+        connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 1).values(outcome="allowed"))
+    code, verified, _ = _invoke(runner, data, "audit", "verify")
+    assert code == 1
+    assert verified["position"] == 1
+    assert "edited" in verified["problem"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_starts_a_real_server(scored: Scored, tmp_path: Path, runner: CliRunner) -> None:
+    data = scored.copy_to(tmp_path / "data")
+    port = _free_port()
+    code, made, _ = _invoke(
+        runner, data, "keys", "create", "--role", "relying_party", "--scope", "transport.flight"
+    )
+    assert code == 0
+    env = {**os.environ, "SOCIALCREDIT_DATA": str(data)}
+    command = [
+        sys.executable,
+        "-m",
+        "socialcredit.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.2)
+        person = scored.snapshot.subject_table(["subject_id"]).column(0)[0].as_py()
+        headers = {"Authorization": f"Bearer {made['key']}"}
+        got = httpx.get(f"{base}/api/v1/checks/transport.flight/{person}", headers=headers)
+        assert got.status_code == 200
+        assert got.json()["snapshot"] == scored.snapshot.id
+        assert httpx.get(f"{base}/api/v1/subjects/{person}", headers=headers).status_code == 403
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

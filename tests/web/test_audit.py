@@ -1,0 +1,123 @@
+"""The audit log's hash chain finds any edited, removed, inserted or reordered entry."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, insert, select, update
+
+from socialcredit.audit import AuditEntry, AuditLog
+from socialcredit.store import Database
+from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
+
+PERSON = "11010519491231002X"
+
+
+def entry(n: int, *subjects: str) -> AuditEntry:
+    return AuditEntry(f"key{n}", "relying_party", "test", f"check:m{n}", "allowed", subjects)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> AuditLog:
+    audit = AuditLog(Database(f"sqlite:///{tmp_path / 'audit.db'}"))
+    audit.append([entry(n, PERSON, f"S{n}") for n in range(1, 6)])
+    audit.append([entry(6)])
+    return audit
+
+
+def test_an_intact_log_verifies(log: AuditLog) -> None:
+    result = log.verify()
+    assert result.ok
+    assert result.entries == 6
+    assert [e["seq"] for e in log.for_subject(PERSON)] == [5, 4, 3, 2, 1]
+    assert log.for_subject("S3")[0]["action"] == "check:m3"
+
+
+@pytest.mark.parametrize("column", ["at", "actor", "role", "purpose", "action", "outcome"])
+def test_one_byte_edited_in_any_field_is_found_at_its_position(log: AuditLog, column: str) -> None:
+    with log.database.transaction() as connection:
+        value = connection.execute(
+            select(AUDIT_LOG.c[column]).where(AUDIT_LOG.c.seq == 3)
+        ).scalar_one()
+        changed = value[:-1] + ("x" if value[-1] != "x" else "y")
+        connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 3).values({column: changed}))
+    result = log.verify()
+    assert not result.ok
+    assert result.position == 3
+    assert result.seq == 3
+    assert result.entries == 2
+
+
+def test_an_edited_subject_is_found(log: AuditLog) -> None:
+    with log.database.transaction() as connection:
+        connection.execute(
+            update(AUDIT_SUBJECTS)
+            .where(AUDIT_SUBJECTS.c.seq == 4, AUDIT_SUBJECTS.c.position == 1)
+            .values(subject_id="S9")
+        )
+    assert log.verify().position == 4
+
+
+def test_a_removed_entry_is_found(log: AuditLog) -> None:
+    with log.database.transaction() as connection:
+        connection.execute(delete(AUDIT_SUBJECTS).where(AUDIT_SUBJECTS.c.seq == 2))
+        connection.execute(delete(AUDIT_LOG).where(AUDIT_LOG.c.seq == 2))
+    result = log.verify()
+    assert not result.ok
+    assert result.position == 2
+    assert result.seq == 3
+
+
+def test_entries_cut_off_the_end_are_found(log: AuditLog) -> None:
+    with log.database.transaction() as connection:
+        connection.execute(delete(AUDIT_LOG).where(AUDIT_LOG.c.seq == 6))
+    result = log.verify()
+    assert not result.ok
+    assert "head" in (result.problem or "")
+
+
+def test_an_inserted_entry_is_found(log: AuditLog) -> None:
+    with log.database.transaction() as connection:
+        row = dict(connection.execute(select(AUDIT_LOG).where(AUDIT_LOG.c.seq == 6)).one()._mapping)
+        connection.execute(delete(AUDIT_LOG).where(AUDIT_LOG.c.seq == 6))
+        forged = {**row, "actor": "intruder"}
+        connection.execute(insert(AUDIT_LOG).values(forged))
+        connection.execute(insert(AUDIT_LOG).values({**row, "seq": 7}))
+        connection.execute(update(AUDIT_HEAD).values(seq=7))
+    result = log.verify()
+    assert not result.ok
+    assert result.position == 6
+
+
+def test_reordered_entries_are_found(log: AuditLog) -> None:
+    with log.database.transaction() as connection:
+        rows = {
+            r.seq: dict(r._mapping)
+            for r in connection.execute(select(AUDIT_LOG).where(AUDIT_LOG.c.seq.in_([2, 3])))
+        }
+        for seq, other in ((2, 3), (3, 2)):
+            fields = {k: v for k, v in rows[other].items() if k != "seq"}
+            connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == seq).values(fields))
+    result = log.verify()
+    assert not result.ok
+    assert result.position == 2
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    logs = [AuditLog(Database(url)) for _ in range(4)]  # as separate processes would
+
+    def write(log: AuditLog, n: int) -> None:
+        for i in range(25):
+            log.append([entry(n * 100 + i, PERSON)])
+
+    threads = [threading.Thread(target=write, args=(log, n)) for n, log in enumerate(logs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = logs[0].verify()
+    assert result.ok
+    assert result.entries == 100
