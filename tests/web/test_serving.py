@@ -21,6 +21,8 @@ OPERATIONS = {
     "get_subject",
     "get_subject_records",
     "get_subject_access_log",
+    "post_records",
+    "get_public_list",
     "healthz",
     "readyz",
     "metrics",

@@ -15,6 +15,7 @@ from socialcredit.audit import AuditEntry, AuditLog
 from socialcredit.errors import PlatformError, UnavailableError, UnprocessableError
 from socialcredit.identity import validate
 from socialcredit.keys import ApiKey, KeyRing
+from socialcredit.policy import PolicyCatalog
 from socialcredit.scoring.policy_tables import PolicyTables
 from socialcredit.scoring.snapshots import Snapshot
 from socialcredit.settings import Settings
@@ -39,15 +40,25 @@ class Services:
     metrics: Metrics
 
     @cached_property
-    def policy_tables(self) -> PolicyTables:
+    def catalog(self) -> PolicyCatalog:
         from socialcredit.policy import load_catalog
+
+        return load_catalog(self.settings.effective_policy_dir())
+
+    @cached_property
+    def policy_tables(self) -> PolicyTables:
         from socialcredit.scoring.policy_tables import compile_policy
 
-        return compile_policy(load_catalog(self.settings.effective_policy_dir()))
+        return compile_policy(self.catalog)
 
     def record(self, key: ApiKey, purpose: str, action: str, outcome: str, *subjects: str) -> None:
         """Append an audit entry before the answer goes out; no entry, no answer."""
-        entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
+        self.record_as(key.key_id, key.role, purpose, action, outcome, *subjects)
+
+    def record_as(
+        self, actor: str, role: str, purpose: str, action: str, outcome: str, *subjects: str
+    ) -> None:
+        entry = AuditEntry(actor, role, purpose, action, outcome, tuple(subjects))
         try:
             self.audit.append([entry])
         except Exception as error:  # the store is down: refuse rather than answer unlogged

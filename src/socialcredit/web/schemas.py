@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -224,3 +225,94 @@ class Health(BaseModel):
     )
     status: str
     snapshot: str | None = None
+
+
+class Rejection(BaseModel):
+    row: int | None
+    reasons: list[str]
+
+
+class IngestAnswer(BaseModel):
+    """As ``socialcredit ingest --json`` prints it, with the first rejected rows."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "accepted": 1,
+                "rejected": 0,
+                "duplicates": 0,
+                "quarantine": None,
+                "batch_id": "20261128T120000Z-1a2b3c",
+                "version": 7,
+                "warnings": [],
+                "registered": 0,
+                "errors": [],
+            }
+        }
+    )
+    accepted: int
+    rejected: int
+    duplicates: int
+    quarantine: str | None = Field(None, description="The batch whose rows were quarantined.")
+    batch_id: str
+    version: int | None
+    warnings: list[str]
+    registered: int
+    errors: list[Rejection]
+
+
+class PublicRecord(BaseModel):
+    record_id: str
+    record_type: str
+    title: str
+    occurred_on: str
+    authority: str | None
+    decision_ref: str | None
+    published_until: str
+
+
+class ListEntry(BaseModel):
+    subject_id: str = Field(description="Persons: masked (first 6 and last 4 characters).")
+    kind: str
+    name: str | None = Field(description="Persons: masked (the first character).")
+    region: str
+    records: list[PublicRecord]
+
+
+class ListPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "list": "discredited",
+                "snapshot": "000003-20261128T120000Z",
+                "as_of": "2026-11-28",
+                "total": 1,
+                "entries": [
+                    {
+                        "subject_id": "110105********002X",
+                        "kind": "person",
+                        "name": "张**",
+                        "region": "110105",
+                        "records": [
+                            {
+                                "record_id": "court-1101-2026-000123",
+                                "record_type": "court.judgment_default",
+                                "title": "Refused to perform an effective court judgment",
+                                "occurred_on": "2026-03-01",
+                                "authority": "东城区人民法院",
+                                "decision_ref": "(2026)京0101执123号",
+                                "published_until": "2028-02-29",
+                            }
+                        ],
+                    }
+                ],
+                "next_cursor": None,
+            }
+        }
+    )
+    list: str
+    snapshot: str
+    as_of: str
+    total: int
+    entries: builtins.list[ListEntry]
+    next_cursor: str | None

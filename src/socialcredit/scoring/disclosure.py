@@ -1,0 +1,251 @@
+"""Public disclosure of a snapshot's public lists (the discredited list, the red list):
+who is on them, with the records behind a listing, a page at a time.
+
+What is shown: only lists the policy marks public, and of the records behind a listing
+only those of a type the policy marks public; they are in force on the snapshot's date
+(the engine lists a subject only on records in force), so within their publication
+period. Persons appear with a masked ID (the first 6 and last 4 characters) and a
+masked name (the first character); organisations' codes and names are public.
+
+The page's details (record type, date, authority, decision reference, names) are read
+from the ledger files of the snapshot's ledger version, filtered by ID (Parquet
+statistics skip most row groups), so a page costs the same whatever the list's size.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from socialcredit.errors import NotFoundError, UnprocessableError
+from socialcredit.ledger import RECORDS, SUBJECTS, Ledger
+from socialcredit.policy import PolicyCatalog
+from socialcredit.scoring.ledger_view import ordered_files, version_at
+from socialcredit.scoring.policy_tables import KINDS, add_months
+from socialcredit.scoring.snapshots import Snapshot
+
+PAGE_LIMIT = 100
+
+
+def mask_id(subject_id: str) -> str:
+    return subject_id[:6] + "*" * max(len(subject_id) - 10, 0) + subject_id[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    snapshot: str
+    offset: int
+
+    def encode(self) -> str:
+        return base64.urlsafe_b64encode(f"{self.snapshot}|{self.offset}".encode()).decode()
+
+    @classmethod
+    def decode(cls, text: str, snapshot: Snapshot) -> Cursor:
+        try:
+            snapshot_id, offset = base64.urlsafe_b64decode(text.encode()).decode().split("|")
+            cursor = cls(snapshot_id, int(offset))
+        except (ValueError, UnicodeError) as error:
+            raise UnprocessableError("cursor: not a cursor this API gave") from error
+        if cursor.snapshot != snapshot.id or cursor.offset < 0:
+            raise UnprocessableError(
+                "cursor: it belongs to an earlier snapshot; start again without a cursor",
+                snapshot=snapshot.id,
+            )
+        return cursor
+
+
+def public_lists(snapshot: Snapshot, catalog: PolicyCatalog) -> list[str]:
+    names: list[str] = snapshot.metadata["list_names"]
+    rules = catalog.effective().lists
+    return [name for name in names if name in rules and rules[name].public]
+
+
+def page(
+    ledger: Ledger,
+    catalog: PolicyCatalog,
+    snapshot: Snapshot,
+    list_name: str,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """One page of the public list ``list_name``: subjects in snapshot order."""
+    if list_name not in public_lists(snapshot, catalog):
+        raise NotFoundError(
+            f"list: no public list {list_name!r}; public lists: "
+            + ", ".join(public_lists(snapshot, catalog))
+        )
+    if not 1 <= limit <= PAGE_LIMIT:
+        raise UnprocessableError(f"limit: between 1 and {PAGE_LIMIT}")
+    start = Cursor.decode(cursor, snapshot).offset if cursor else 0
+    rows = _listed_rows(snapshot, list_name)
+    chosen = rows[start : start + limit]
+    behind = _records_behind(snapshot, list_name, chosen)
+    entries = _entries(ledger, catalog, snapshot, chosen, behind)
+    following = start + limit
+    return {
+        "list": list_name,
+        "snapshot": snapshot.id,
+        "as_of": snapshot.metadata["as_of"],
+        "total": len(rows),
+        "entries": entries,
+        # the full ids, for the audit log (not part of the answer)
+        "_subject_ids": _subject_ids(snapshot, chosen),
+        "next_cursor": Cursor(snapshot.id, following).encode() if following < len(rows) else None,
+    }
+
+
+def _listed_rows(snapshot: Snapshot, list_name: str) -> np.ndarray[Any, np.dtype[np.int64]]:
+    return _listed_rows_cached(snapshot.path, snapshot.id, list_name, _bit(snapshot, list_name))
+
+
+def _bit(snapshot: Snapshot, list_name: str) -> int:
+    names: list[str] = snapshot.metadata["list_names"]
+    return 1 << names.index(list_name)
+
+
+@cache
+def _listed_rows_cached(
+    path: object, snapshot_id: str, list_name: str, bit: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The snapshot rows on the list, ascending (cached per snapshot and list)."""
+    lists = np.load(f"{path}/arrays/lists.npy", mmap_mode="r")
+    rows: np.ndarray[Any, np.dtype[np.int64]] = np.flatnonzero(lists & np.uint8(bit))
+    return rows
+
+
+def _records_behind(
+    snapshot: Snapshot, list_name: str, rows: np.ndarray[Any, np.dtype[np.int64]]
+) -> dict[int, list[str]]:
+    if not len(rows):
+        return {}
+    table = pq.read_table(
+        snapshot.path / "listed.parquet",
+        filters=[("row", ">=", int(rows[0])), ("row", "<=", int(rows[-1]))],
+    )
+    behind: dict[int, list[str]] = {}
+    for row, name, record in zip(
+        table.column("row").to_pylist(),
+        table.column("list").to_pylist(),
+        table.column("record_id").to_pylist(),
+        strict=True,
+    ):
+        if name == list_name:
+            behind.setdefault(int(row), []).append(str(record))
+    return behind
+
+
+def _entries(
+    ledger: Ledger,
+    catalog: PolicyCatalog,
+    snapshot: Snapshot,
+    rows: np.ndarray[Any, np.dtype[np.int64]],
+    behind: dict[int, list[str]],
+) -> list[dict[str, Any]]:
+    subject_ids = _subject_ids(snapshot, rows)
+    moment = dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"])
+    names = _names(ledger, moment, subject_ids)
+    record_ids = [r for row in rows.tolist() for r in behind.get(int(row), [])]
+    details = _record_details(ledger, moment, record_ids)
+    policies: dict[str, Any] = {}
+    entries = []
+    kinds, regions = snapshot.array("kind"), snapshot.array("region")
+    for row, subject_id in zip(rows.tolist(), subject_ids, strict=True):
+        kind = KINDS[int(kinds[row])]
+        person = kind == "person"
+        region = f"{int(regions[row]):06d}"
+        if region not in policies:
+            policies[region] = catalog.effective(region)
+        types = policies[region].record_types
+        records = []
+        for record_id in behind.get(int(row), []):
+            detail = details.get(record_id)
+            if detail is None:
+                continue
+            rule = types.get(detail["record_type"])
+            if rule is None or not rule.public:
+                continue  # listed by a record whose type is not published
+            occurred = detail["occurred_on"]
+            records.append(
+                {
+                    "record_id": record_id,
+                    "record_type": detail["record_type"],
+                    "title": rule.title,
+                    "occurred_on": occurred.isoformat(),
+                    "authority": detail["authority"],
+                    "decision_ref": detail["decision_ref"],
+                    "published_until": (
+                        add_months(occurred, rule.in_force_months) - dt.timedelta(days=1)
+                    ).isoformat(),
+                }
+            )
+        name = names.get(subject_id)
+        entries.append(
+            {
+                "subject_id": mask_id(subject_id) if person else subject_id,
+                "kind": kind,
+                "name": mask_name(name) if person else name,
+                "region": region,
+                "records": records,
+            }
+        )
+    return entries
+
+
+def _subject_ids(snapshot: Snapshot, rows: np.ndarray[Any, np.dtype[np.int64]]) -> list[str]:
+    """The ids of snapshot rows, from the per-subject table's files (2M rows each)."""
+    if not len(rows):
+        return []
+    files = snapshot.table_files()
+    sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    starts = np.cumsum([0, *sizes])
+    out: list[str] = []
+    file_of = np.searchsorted(starts, rows, side="right") - 1
+    for f in np.unique(file_of):
+        mine = rows[file_of == f] - starts[f]
+        column = pq.read_table(files[int(f)], columns=["subject_id"]).column(0)
+        out += [str(v) for v in column.take(pa.array(mine)).to_pylist()]
+    return out
+
+
+def _names(ledger: Ledger, moment: dt.datetime, subject_ids: list[str]) -> dict[str, str | None]:
+    if not subject_ids:
+        return {}
+    version = version_at(ledger, SUBJECTS, moment)
+    found: dict[str, str | None] = {}
+    for path in ordered_files(ledger, SUBJECTS, version):
+        table = pq.read_table(
+            path, columns=["subject_id", "name"], filters=[("subject_id", "in", subject_ids)]
+        )
+        for subject_id, name in zip(
+            table.column("subject_id").to_pylist(), table.column("name").to_pylist(), strict=True
+        ):
+            found.setdefault(str(subject_id), name)
+    return found
+
+
+def _record_details(
+    ledger: Ledger, moment: dt.datetime, record_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    if not record_ids:
+        return {}
+    version = version_at(ledger, RECORDS, moment)
+    columns = ["record_id", "record_type", "occurred_on", "authority", "decision_ref"]
+    found: dict[str, dict[str, Any]] = {}
+    for path in ordered_files(ledger, RECORDS, version):
+        table = pq.read_table(path, columns=columns, filters=[("record_id", "in", record_ids)])
+        for row in table.to_pylist():
+            found.setdefault(str(row["record_id"]), row)
+    return found
