@@ -6,14 +6,21 @@ import os
 import platform
 import sys
 
-from benchmarks import generator, identity, ingest, ranking, scoring
+from benchmarks import api, generator, identity, ingest, ranking, scoring
 
 
 def main() -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    results = [identity.main(), generator.main(), ingest.main(), scoring.main(), ranking.main()]
+    results = [
+        identity.main(),
+        generator.main(),
+        ingest.main(),
+        scoring.main(),
+        ranking.main(),
+        api.main(),
+    ]
     return 0 if all(results) else 1
 
 

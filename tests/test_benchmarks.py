@@ -60,3 +60,11 @@ def test_benchmark_record_copies_get_new_ids_and_earlier_dates() -> None:
         copied = pq.read_table(_copy_of(part, 2, Path(tmp) / "c.parquet"))
     assert copied["record_id"].to_pylist() == ["a-C2", "b-C2"]
     assert copied["occurred_on"].to_pylist() == [dt.date(2025, 12, 31), dt.date(2026, 1, 31)]
+
+
+def test_the_api_benchmark_reads_wrk_latencies_in_any_unit() -> None:
+    from benchmarks.api import _ms
+
+    assert _ms("812.00us") == pytest.approx(0.812)
+    assert _ms("4.22ms") == pytest.approx(4.22)
+    assert _ms("1.20s") == pytest.approx(1200.0)

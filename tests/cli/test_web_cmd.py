@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ from typer.testing import CliRunner
 from socialcredit.cli import create_cli
 from socialcredit.store import Database
 from socialcredit.store.tables import AUDIT_LOG
+from socialcredit.web.server import free_port, serve_command, wait_until_ready
 from tests.scored import Scored
 
 
@@ -78,44 +76,19 @@ def test_audit_verify_and_show(runner: CliRunner, tmp_path: Path) -> None:
     assert "edited" in verified["problem"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_starts_a_real_server(scored: Scored, tmp_path: Path, runner: CliRunner) -> None:
     data = scored.copy_to(tmp_path / "data")
-    port = _free_port()
+    port = free_port()
     code, made, _ = _invoke(
         runner, data, "keys", "create", "--role", "relying_party", "--scope", "transport.flight"
     )
     assert code == 0
     env = {**os.environ, "SOCIALCREDIT_DATA": str(data)}
-    command = [
-        sys.executable,
-        "-m",
-        "socialcredit.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-    ]
-    server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(serve_command(port, 2), env=env, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+        ready = wait_until_ready(base, server, 60)
+        assert ready, server.stderr.read() if server.stderr else "the server did not start"
         person = scored.snapshot.subject_table(["subject_id"]).column(0)[0].as_py()
         headers = {"Authorization": f"Bearer {made['key']}"}
         got = httpx.get(f"{base}/api/v1/checks/transport.flight/{person}", headers=headers)

@@ -55,22 +55,25 @@ def check_many(
             field="subject_ids",
         )
     rows = snapshot.locate(list(subject_ids)) if subject_ids else np.zeros(0, np.int32)
-    combos = snapshot.array("combo")
+    found = rows >= 0
+    combos = np.where(found, np.asarray(snapshot.array("combo"))[np.maximum(rows, 0)], -1)
+    # one decision per combination present, then one answer object per combination
+    # shared by every subject that has it (the answers are read, never changed)
     decided: dict[int, tuple[bool, list[str]]] = {}
-    answers = []
-    for subject_id, row in zip(subject_ids, rows.tolist(), strict=True):
-        if row < 0:
-            answers.append({"subject_id": subject_id, "found": False})
-            continue
-        combo = int(combos[row])
-        if combo not in decided:
-            decision = snapshot.decision(combo, measure)
-            decided[combo] = (decision.allowed, list(decision.reasons))
-        allowed, reasons = decided[combo]
-        answers.append(
-            {"subject_id": subject_id, "found": True, "allowed": allowed, "reasons": reasons}
-        )
-    return answers
+    for combo in np.unique(combos[found]).tolist():
+        decision = snapshot.decision(int(combo), measure)
+        decided[int(combo)] = (decision.allowed, list(decision.reasons))
+    return [
+        {"subject_id": subject_id, "found": False}
+        if combo < 0
+        else {
+            "subject_id": subject_id,
+            "found": True,
+            "allowed": decided[combo][0],
+            "reasons": decided[combo][1],
+        }
+        for subject_id, combo in zip(subject_ids, combos.tolist(), strict=True)
+    ]
 
 
 def _answer(snapshot: Snapshot, subject_id: str, measure: str, combo: int) -> dict[str, Any]:

@@ -20,6 +20,9 @@ import pyarrow as pa
 from socialcredit.ledger.hashing import record_keys
 from socialcredit.ledger.runs import key_order
 
+#: look-ups of at least this many keys run in parallel loops
+PARALLEL_KEYS = 65_536
+
 U64 = npt.NDArray[np.uint64]
 Rows = npt.NDArray[np.int32]
 
@@ -53,12 +56,15 @@ class SubjectIndex:
         if self._buckets is None:
             bits = max(len(self.keys1).bit_length(), 4)
             self._shift = 64 - bits
-            self._buckets = _kernels()[0](self.keys1, bits)
+            self._buckets = _kernels()(self.keys1, bits)
         return self._buckets, self._shift
 
     def locate_keys(self, key1: U64, key2: U64) -> Rows:
         buckets, shift = self._table()
-        rows: Rows = _kernels()[1](self.keys1, self.keys2, self.rows, buckets, shift, key1, key2)
+        # a few keys (a server's look-ups): one thread; starting the parallel loop's
+        # threads costs more, and their spinning starves the other server processes
+        locate = _locate_kernel(len(key1) >= PARALLEL_KEYS)
+        rows: Rows = locate(self.keys1, self.keys2, self.rows, buckets, shift, key1, key2)
         return rows
 
     def locate(self, subject_id: pa.Array | pa.ChunkedArray) -> Rows:
@@ -67,8 +73,8 @@ class SubjectIndex:
 
 
 @cache
-def _kernels() -> tuple[Callable[..., npt.NDArray[np.int32]], Callable[..., Rows]]:
-    """Compiled on first use and cached on disk; neither calls the other."""
+def _kernels() -> Callable[..., npt.NDArray[np.int32]]:
+    """Compiled on first use and cached on disk."""
     import numba
 
     @numba.njit(nogil=True, cache=True)
@@ -81,7 +87,16 @@ def _kernels() -> tuple[Callable[..., npt.NDArray[np.int32]], Callable[..., Rows
             starts[b] += starts[b - 1]
         return starts
 
-    @numba.njit(nogil=True, cache=True, parallel=True)
+    return bucket_starts
+
+
+@cache
+def _locate_kernel(parallel: bool) -> Callable[..., Rows]:
+    """The look-up, compiled on first use (and cached on disk) with or without
+    parallel loops."""
+    import numba
+
+    @numba.njit(nogil=True, cache=True, parallel=parallel)
     def locate(
         keys1: U64,
         keys2: U64,
@@ -92,6 +107,10 @@ def _kernels() -> tuple[Callable[..., npt.NDArray[np.int32]], Callable[..., Rows
         key2: U64,
     ) -> Rows:
         out = np.full(key1.shape[0], -1, np.int32)
+        # ``parallel`` is named in the body so that the disk cache, which keys on the
+        # code and its closure but not on the compiler's options, keeps both apart
+        if not parallel and key1.shape[0] == 0:
+            return out
         width = np.uint64(shift)
         for i in numba.prange(key1.shape[0]):
             bucket = key1[i] >> width
@@ -101,4 +120,4 @@ def _kernels() -> tuple[Callable[..., npt.NDArray[np.int32]], Callable[..., Rows
                     break
         return out
 
-    return bucket_starts, locate
+    return locate

@@ -8,10 +8,13 @@ row (see :mod:`socialcredit.audit`).
 
 from __future__ import annotations
 
+import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -25,11 +28,36 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
+        self._thread_lock = threading.Lock()
         METADATA.create_all(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def serial(self) -> Iterator[None]:
+        """Writers that must take turns across processes (SQLite): an exclusive lock
+        on a file beside the database, which wakes the next writer the moment it is
+        released (SQLite's own busy wait sleeps in steps of milliseconds). Elsewhere
+        (PostgreSQL) a no-op: row locks do it."""
+        handle = self._write_lock
+        if handle is None:
+            yield
+            return
+        with self._thread_lock:  # flock is per open file, not per thread
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @cached_property
+    def _write_lock(self) -> BinaryIO | None:
+        database = make_url(self.url).database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            return None
+        return open(f"{database}.write-lock", "a+b")
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -45,6 +73,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        lock = self.__dict__.pop("_write_lock", None)
+        if lock is not None:
+            lock.close()
 
 
 def _engine(url: str) -> Engine:

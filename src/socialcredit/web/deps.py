@@ -4,14 +4,16 @@ Each is an ``Annotated`` alias, so a route says what it needs in its signature."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
+from starlette.concurrency import run_in_threadpool
 
-from socialcredit.audit import AuditEntry, AuditLog
+from socialcredit.audit import AuditEntry, AuditLog, AuditWriter
 from socialcredit.errors import PlatformError, UnavailableError, UnprocessableError
 from socialcredit.identity import validate
 from socialcredit.keys import ApiKey, KeyRing
@@ -25,6 +27,8 @@ from socialcredit.web.ratelimit import RateLimiter
 from socialcredit.web.serving import SnapshotHolder
 
 T = TypeVar("T")
+#: how long a request waits for its audit entry before it gives up (503)
+AUDIT_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -38,6 +42,10 @@ class Services:
     snapshots: SnapshotHolder
     limiter: RateLimiter
     metrics: Metrics
+
+    @cached_property
+    def audit_writer(self) -> AuditWriter:
+        return AuditWriter(self.audit)
 
     @cached_property
     def catalog(self) -> PolicyCatalog:
@@ -60,11 +68,11 @@ class Services:
     ) -> None:
         entry = AuditEntry(actor, role, purpose, action, outcome, tuple(subjects))
         try:
-            self.audit.append([entry])
+            self.audit_writer.submit(entry).result(timeout=AUDIT_WAIT_SECONDS)
         except Exception as error:  # the store is down: refuse rather than answer unlogged
             raise UnavailableError("the audit log cannot be written; try again") from error
 
-    def audited(
+    async def audited(
         self,
         key: ApiKey,
         purpose: str,
@@ -72,19 +80,32 @@ class Services:
         subjects: Sequence[str],
         answer: Callable[[], T],
         outcome: Callable[[T], str] = lambda _: "answered",
+        *,
+        in_thread: bool = False,
     ) -> T:
-        """``answer()``, with an audit entry of its outcome (or of the error's code)
-        appended before the answer goes out."""
+        """``answer()`` (in a worker thread if ``in_thread``: slow answers), with an
+        audit entry of its outcome, or of the error's code, committed before the answer
+        goes out. The wait for the commit holds no thread."""
         try:
-            result = answer()
+            result = await run_in_threadpool(answer) if in_thread else answer()
         except PlatformError as error:
-            self.record(key, purpose, action, error.code, *subjects)
+            await self._record_async(key, purpose, action, error.code, subjects)
             raise
-        self.record(key, purpose, action, outcome(result), *subjects)
+        await self._record_async(key, purpose, action, outcome(result), subjects)
         return result
 
+    async def _record_async(
+        self, key: ApiKey, purpose: str, action: str, outcome: str, subjects: Sequence[str]
+    ) -> None:
+        entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
+        try:
+            committed = self.audit_writer.submit(entry)
+            await asyncio.wait_for(asyncio.wrap_future(committed), AUDIT_WAIT_SECONDS)
+        except Exception as error:  # the store is down: refuse rather than answer unlogged
+            raise UnavailableError("the audit log cannot be written; try again") from error
 
-def services(request: Request) -> Services:
+
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -92,7 +113,7 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def current_key(request: Request, found: ServicesDep) -> ApiKey:
+async def current_key(request: Request, found: ServicesDep) -> ApiKey:
     key = found.keys.authenticate(request.headers.get("authorization"))
     found.limiter.take(key.key_id)
     return key
@@ -101,14 +122,14 @@ def current_key(request: Request, found: ServicesDep) -> ApiKey:
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def current_snapshot(found: ServicesDep) -> Snapshot:
+async def current_snapshot(found: ServicesDep) -> Snapshot:
     return found.snapshots.require()
 
 
 SnapshotDep = Annotated[Snapshot, Depends(current_snapshot)]
 
 
-def checked_subject_id(
+async def checked_subject_id(
     subject_id: Annotated[
         str,
         Path(
@@ -133,7 +154,7 @@ def normalised_subject_id(text: str, field: str) -> str:
 SubjectId = Annotated[str, Depends(checked_subject_id)]
 
 
-def caller_purpose(
+async def caller_purpose(
     x_purpose: Annotated[
         str | None,
         Header(

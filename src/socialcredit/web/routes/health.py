@@ -21,7 +21,7 @@ def health_router(prefix: str, in_schema: bool) -> APIRouter:
         response_model=Health,
         response_model_exclude_none=True,
     )
-    def healthz() -> dict[str, Any]:
+    async def healthz() -> dict[str, Any]:
         """The process answers."""
         return {"status": "ok"}
 
@@ -31,7 +31,7 @@ def health_router(prefix: str, in_schema: bool) -> APIRouter:
         response_model=Health,
         responses=error_responses(503),
     )
-    def readyz(services: ServicesDep) -> Any:
+    async def readyz(services: ServicesDep) -> Any:
         """Ready once a snapshot is loaded."""
         snapshot = services.snapshots.current
         if snapshot is None:

@@ -28,7 +28,7 @@ def _why(key: ApiKey, purpose: str | None) -> str:
     response_model=SubjectFigures,
     responses=error_responses(401, 403, 404, 422, 429, 503),
 )
-def get_subject(
+async def get_subject(
     key: KeyDep,
     subject_id: SubjectId,
     snapshot: SnapshotDep,
@@ -39,7 +39,7 @@ def get_subject(
         key.require_subject(subject_id)
         return answers.figures(snapshot, subject_id)
 
-    return services.audited(key, _why(key, purpose), "read:figures", [subject_id], answer)
+    return await services.audited(key, _why(key, purpose), "read:figures", [subject_id], answer)
 
 
 @router.get(
@@ -52,7 +52,7 @@ def get_subject(
         **error_responses(401, 403, 404, 422, 429, 503),
     },
 )
-def get_subject_records(
+async def get_subject_records(
     key: KeyDep,
     subject_id: SubjectId,
     snapshot: SnapshotDep,
@@ -72,7 +72,9 @@ def get_subject_records(
         except LedgerError as error:
             raise UnavailableError(f"the ledger cannot be read: {error}") from error
 
-    return services.audited(key, _why(key, purpose), "read:records", [subject_id], answer)
+    return await services.audited(
+        key, _why(key, purpose), "read:records", [subject_id], answer, in_thread=True
+    )
 
 
 @router.get(
@@ -82,11 +84,13 @@ def get_subject_records(
     response_model=AccessLog,
     responses=error_responses(401, 403, 422, 429, 503),
 )
-def get_subject_access_log(
+async def get_subject_access_log(
     key: KeyDep, subject_id: SubjectId, services: ServicesDep, purpose: Purpose
 ) -> dict[str, Any]:
     def answer() -> dict[str, Any]:
         key.require_access_log(subject_id)
         return {"subject_id": subject_id, "entries": services.audit.for_subject(subject_id)}
 
-    return services.audited(key, _why(key, purpose), "read:access-log", [subject_id], answer)
+    return await services.audited(
+        key, _why(key, purpose), "read:access-log", [subject_id], answer, in_thread=True
+    )
