@@ -32,6 +32,8 @@ from socialcredit.store import Database
 from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
 
 GENESIS = "0" * 64
+#: an entry about this many subjects or more has its subject rows made by the database
+MANY_SUBJECTS = 64
 #: entries read at a time by verify (memory stays flat on a long log)
 VERIFY_BATCH = 5_000
 
@@ -122,6 +124,7 @@ class AuditLog:
         seq, prev = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
         rows: list[tuple[Any, ...]] = []
         subjects: list[tuple[int, int, str]] = []
+        many: list[tuple[int, list[str]]] = []  # entries about many subjects (batches)
         numbers = []
         for entry in entries:
             seq += 1
@@ -129,7 +132,10 @@ class AuditLog:
             digest = entry_hash(prev, fields, entry.subjects)
             rows.append((*fields.values(), prev, digest))
             prev = digest
-            subjects += [(seq, i, s) for i, s in enumerate(entry.subjects)]
+            if len(entry.subjects) >= MANY_SUBJECTS:
+                many.append((seq, list(entry.subjects)))
+            else:
+                subjects += [(seq, i, s) for i, s in enumerate(entry.subjects)]
             numbers.append(seq)
         # the driver's own many-row statements: a server appends on every answer, and
         # SQLAlchemy's statement building cost more than SQLite's work
@@ -146,6 +152,19 @@ class AuditLog:
                 f"VALUES ({mark}, {mark}, {mark})",
                 subjects,
             )
+        for seq_of, listed in many:  # the rows made by the database from one array
+            if self.database.is_sqlite:
+                connection.exec_driver_sql(
+                    "INSERT INTO audit_subjects (seq, position, subject_id) "
+                    "SELECT ?, key, value FROM json_each(?)",
+                    (seq_of, json.dumps(listed)),
+                )
+            else:
+                connection.exec_driver_sql(
+                    "INSERT INTO audit_subjects (seq, position, subject_id) "
+                    "SELECT %s, n - 1, s FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n)",
+                    (seq_of, listed),
+                )
         connection.execute(
             update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1).values(seq=seq, hash=prev)
         )

@@ -121,3 +121,17 @@ def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
     result = logs[0].verify()
     assert result.ok
     assert result.entries == 100
+
+
+def test_an_entry_about_many_subjects_keeps_them_in_order(log: AuditLog) -> None:
+    many = tuple(f"S{n:05d}" for n in range(500))
+    (seq,) = log.append([entry(7, *many)])
+    assert log.verify().ok
+    assert log.for_subject("S00499")[0]["seq"] == seq
+    with log.database.transaction() as connection:
+        connection.execute(
+            update(AUDIT_SUBJECTS)
+            .where(AUDIT_SUBJECTS.c.seq == seq, AUDIT_SUBJECTS.c.position == 250)
+            .values(subject_id="S99999")
+        )
+    assert log.verify().position == 7

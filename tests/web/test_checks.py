@@ -149,3 +149,12 @@ def test_rate_limit_answers_429_with_retry_after(
         limited = client.get(f"/api/v1/checks/{FLIGHT}/{people['ordinary']}", headers=party)
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_batch_answers_encode_as_their_items(scored: Scored, people: dict[str, str]) -> None:
+    ids = [*people.values(), "11010519491231002X", people["ordinary"]]
+    found = answers.check_many(scored.snapshot, ids, FLIGHT)
+    assert json.loads(found.items_json()) == found.items()
+    assert [item["found"] for item in found.items()] == [True, True, True, False, True]
+    empty = answers.check_many(scored.snapshot, [], FLIGHT)
+    assert json.loads(empty.items_json()) == empty.items() == []

@@ -5,7 +5,9 @@ own figures. Unknown subjects and measures raise the platform's errors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,11 +45,50 @@ def check(snapshot: Snapshot, subject_id: str, measure: str) -> dict[str, Any]:
     return document
 
 
-def check_many(
-    snapshot: Snapshot, subject_ids: Sequence[str], measure: str
-) -> list[dict[str, Any]]:
-    """One answer per id, in order (``found`` false, and no decision, for ids not in
-    the snapshot). One look-up for all; decisions computed once per combination."""
+@dataclass(frozen=True)
+class BatchAnswers:
+    """The answers of a batch: each id's combination (-1: not in the snapshot) and the
+    decision of each combination present, computed once."""
+
+    subject_ids: Sequence[str]
+    combos: list[int]
+    decided: dict[int, tuple[bool, list[str]]]
+
+    def items(self) -> list[dict[str, Any]]:
+        """One answer per id, in order (``found`` false, no decision, when absent)."""
+        return [
+            {"subject_id": subject_id, "found": False}
+            if combo < 0
+            else {
+                "subject_id": subject_id,
+                "found": True,
+                "allowed": self.decided[combo][0],
+                "reasons": self.decided[combo][1],
+            }
+            for subject_id, combo in zip(self.subject_ids, self.combos, strict=True)
+        ]
+
+    def items_json(self) -> str:
+        """:meth:`items` as a JSON array, each combination's part encoded once (the
+        ids are checked codes: letters and digits, nothing to escape)."""
+        tails = {
+            combo: json.dumps({"found": True, "allowed": allowed, "reasons": reasons})[1:]
+            for combo, (allowed, reasons) in self.decided.items()
+        }
+        tails[-1] = '"found": false}'
+        return (
+            "["
+            + ", ".join(
+                f'{{"subject_id": "{subject_id}", {tails[combo]}'
+                for subject_id, combo in zip(self.subject_ids, self.combos, strict=True)
+            )
+            + "]"
+        )
+
+
+def check_many(snapshot: Snapshot, subject_ids: Sequence[str], measure: str) -> BatchAnswers:
+    """The answers for every id (checked codes), in order. One look-up for all;
+    decisions computed once per combination."""
     require_measure(snapshot, measure)
     if len(subject_ids) > BATCH_LIMIT:
         raise UnprocessableError(
@@ -57,23 +98,11 @@ def check_many(
     rows = snapshot.locate(list(subject_ids)) if subject_ids else np.zeros(0, np.int32)
     found = rows >= 0
     combos = np.where(found, np.asarray(snapshot.array("combo"))[np.maximum(rows, 0)], -1)
-    # one decision per combination present, then one answer object per combination
-    # shared by every subject that has it (the answers are read, never changed)
     decided: dict[int, tuple[bool, list[str]]] = {}
     for combo in np.unique(combos[found]).tolist():
         decision = snapshot.decision(int(combo), measure)
         decided[int(combo)] = (decision.allowed, list(decision.reasons))
-    return [
-        {"subject_id": subject_id, "found": False}
-        if combo < 0
-        else {
-            "subject_id": subject_id,
-            "found": True,
-            "allowed": decided[combo][0],
-            "reasons": decided[combo][1],
-        }
-        for subject_id, combo in zip(subject_ids, combos.tolist(), strict=True)
-    ]
+    return BatchAnswers(subject_ids, combos.tolist(), decided)
 
 
 def _answer(snapshot: Snapshot, subject_id: str, measure: str, combo: int) -> dict[str, Any]:
