@@ -21,12 +21,12 @@ import hashlib
 import json
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select
 
 from socialcredit.store import Database
 from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
@@ -96,6 +96,19 @@ class Verification:
         }
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """One statement with parameters (its result readable), and one statement over
+    many rows of parameters, of whichever connection runs them."""
+
+    one: Callable[[str, Sequence[Any]], Any]
+    many: Callable[[str, Sequence[Sequence[Any]]], Any]
+
+    @classmethod
+    def of(cls, connection: Connection) -> _Statements:
+        return cls(connection.exec_driver_sql, connection.exec_driver_sql)
+
+
 class AuditLog:
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -105,23 +118,46 @@ class AuditLog:
     ) -> list[int]:
         """Append ``entries`` in order (in ``connection``'s transaction if given, else
         in one of their own); their numbers."""
+        numbers = self.try_append(entries, connection, wait=True)
+        assert numbers is not None  # waiting, the turn always comes
+        return numbers
+
+    def try_append(
+        self,
+        entries: Sequence[AuditEntry],
+        connection: Connection | None = None,
+        wait: bool = False,
+    ) -> list[int] | None:
+        """:meth:`append`, or None at once (nothing written) if another writer has the
+        turn and ``wait`` is false: an event loop retries rather than blocks."""
         if not entries:
             return []
-        if connection is None:
-            with self.database.serial(), self.database.transaction() as own:
-                return self._append(own, entries)
-        return self._append(connection, entries)
+        if connection is not None:
+            return self._append(_Statements.of(connection), entries)
+        with self.database.serial(wait) as turn:
+            if not turn:
+                return None
+            if self.database.is_sqlite:  # the driver itself: a server appends per answer
+                with self.database.driver_transaction() as driver:
+                    return self._append(_Statements(driver.execute, driver.executemany), entries)
+            with self.database.transaction() as own:
+                return self._append(_Statements.of(own), entries)
 
-    def _append(self, connection: Connection, entries: Sequence[AuditEntry]) -> list[int]:
-        head_query = select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash).where(AUDIT_HEAD.c.id == 1)
-        if not self.database.is_sqlite:
-            head_query = head_query.with_for_update()
-        head = connection.execute(head_query).first()
-        if head is None:
-            connection.execute(insert(AUDIT_HEAD).values(id=1, seq=0, hash=GENESIS))
-            if not self.database.is_sqlite:  # two first appends: one waits here
-                head = connection.execute(head_query).first()
-        seq, prev = (0, GENESIS) if head is None else (int(head.seq), str(head.hash))
+    def _append(self, run: _Statements, entries: Sequence[AuditEntry]) -> list[int]:
+        """The statements are the driver's own (SQLAlchemy's statement building cost
+        several times SQLite's work); ``?`` marks on SQLite, ``%s`` elsewhere."""
+        mark = "?" if self.database.is_sqlite else "%s"
+        lock = "" if self.database.is_sqlite else " FOR UPDATE"
+        head_query = f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}"
+        head = run.one(head_query, ()).fetchone()
+        if head is None:  # the first append; of two at once, one waits here
+            run.one(
+                f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, {mark}) "
+                "ON CONFLICT DO NOTHING",
+                (GENESIS,),
+            )
+            head = run.one(head_query, ()).fetchone()
+        seq, prev = int(head[0]), str(head[1])
         rows: list[tuple[Any, ...]] = []
         subjects: list[tuple[int, int, str]] = []
         many: list[tuple[int, list[str]]] = []  # entries about many subjects (batches)
@@ -137,37 +173,32 @@ class AuditLog:
             else:
                 subjects += [(seq, i, s) for i, s in enumerate(entry.subjects)]
             numbers.append(seq)
-        # the driver's own many-row statements: a server appends on every answer, and
-        # SQLAlchemy's statement building cost more than SQLite's work
-        mark = "?" if self.database.is_sqlite else "%s"
         columns = (*AuditEntry("", "", "", "", "").fields(0), "prev_hash", "hash")
-        connection.exec_driver_sql(
+        run.many(
             f"INSERT INTO audit_log ({', '.join(columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})",
             rows,
         )
         if subjects:
-            connection.exec_driver_sql(
+            run.many(
                 f"INSERT INTO audit_subjects (seq, position, subject_id) "
                 f"VALUES ({mark}, {mark}, {mark})",
                 subjects,
             )
         for seq_of, listed in many:  # the rows made by the database from one array
             if self.database.is_sqlite:
-                connection.exec_driver_sql(
+                run.one(
                     "INSERT INTO audit_subjects (seq, position, subject_id) "
                     "SELECT ?, key, value FROM json_each(?)",
                     (seq_of, json.dumps(listed)),
                 )
             else:
-                connection.exec_driver_sql(
+                run.one(
                     "INSERT INTO audit_subjects (seq, position, subject_id) "
                     "SELECT %s, n - 1, s FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n)",
                     (seq_of, listed),
                 )
-        connection.execute(
-            update(AUDIT_HEAD).where(AUDIT_HEAD.c.id == 1).values(seq=seq, hash=prev)
-        )
+        run.one(f"UPDATE audit_head SET seq = {mark}, hash = {mark} WHERE id = 1", (seq, prev))
         return numbers
 
     def verify(self) -> Verification:

@@ -25,9 +25,13 @@ from socialcredit.store.tables import METADATA
 class Database:
     """The store at ``url``; its tables are created on first use."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, checkpoints_apart: bool = False) -> None:
+        """``checkpoints_apart`` (servers): SQLite's write-ahead log is copied into the
+        database by :meth:`checkpoint`, called from a thread of the server's own, not
+        by whichever write fills it (a checkpoint syncs the disk: milliseconds inside
+        an answer's commit otherwise)."""
         self.url = url
-        self.engine = _engine(url)
+        self.engine = _engine(url, checkpoints_apart)
         self._thread_lock = threading.Lock()
         METADATA.create_all(self.engine)
 
@@ -36,21 +40,31 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def serial(self) -> Iterator[None]:
+    def serial(self, wait: bool = True) -> Iterator[bool]:
         """Writers that must take turns across processes (SQLite): an exclusive lock
         on a file beside the database, which wakes the next writer the moment it is
         released (SQLite's own busy wait sleeps in steps of milliseconds). Elsewhere
-        (PostgreSQL) a no-op: row locks do it."""
+        (PostgreSQL) a no-op: row locks do it. Yields whether the turn was taken: with
+        ``wait`` false, False at once if another writer has it."""
         handle = self._write_lock
         if handle is None:
-            yield
+            yield True
             return
-        with self._thread_lock:  # flock is per open file, not per thread
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if not self._thread_lock.acquire(blocking=wait):  # flock is per file, not thread
+            yield False
+            return
+        try:
             try:
-                yield
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
 
     @cached_property
     def _write_lock(self) -> BinaryIO | None:
@@ -65,6 +79,32 @@ class Database:
         with self.engine.begin() as connection:
             yield connection
 
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database without blocking writers
+        (SQLite's passive checkpoint); nothing elsewhere."""
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                driver = connection.connection.driver_connection
+                if driver is not None:
+                    driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    @contextmanager
+    def driver_transaction(self) -> Iterator[Any]:
+        """SQLite: the driver's own connection (``sqlite3``) in a ``BEGIN IMMEDIATE``
+        transaction, committed on success, rolled back on error: for statements run
+        often enough that SQLAlchemy's own work would cost more than SQLite's."""
+        with self.engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            if driver is None:
+                raise RuntimeError("the pool gave no driver connection")
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                yield driver
+            except BaseException:
+                driver.execute("ROLLBACK")
+                raise
+            driver.execute("COMMIT")
+
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A connection for reads only (on SQLite it takes no write lock)."""
@@ -78,7 +118,7 @@ class Database:
             lock.close()
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, checkpoints_apart: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -92,6 +132,8 @@ def _engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if checkpoints_apart:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

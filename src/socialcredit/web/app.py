@@ -35,13 +35,15 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def build_services(settings: Settings) -> Services:
-    database = Database(settings.effective_database_url())
+    database = Database(settings.effective_database_url(), checkpoints_apart=True)
     return Services(
         settings=settings,
         database=database,
         keys=KeyRing(database, settings.secret_key.get_secret_value().encode("utf-8")),
         audit=AuditLog(database),
-        snapshots=SnapshotHolder(settings.data, settings.snapshot_poll_seconds),
+        snapshots=SnapshotHolder(
+            settings.data, settings.snapshot_poll_seconds, housekeeping=database.checkpoint
+        ),
         limiter=RateLimiter(settings.rate_limit),
         metrics=Metrics(),
     )

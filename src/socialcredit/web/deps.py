@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.audit import AuditEntry, AuditLog, AuditWriter
+from socialcredit.audit import MANY_SUBJECTS, AuditEntry, AuditLog, AuditWriter
 from socialcredit.errors import PlatformError, UnavailableError, UnprocessableError
 from socialcredit.identity import validate
 from socialcredit.keys import ApiKey, KeyRing
@@ -27,6 +27,8 @@ from socialcredit.web.ratelimit import RateLimiter
 from socialcredit.web.serving import SnapshotHolder
 
 T = TypeVar("T")
+#: how soon the event loop tries again to append when another process is appending
+RETRY_SECONDS = 0.0002
 #: how long a request waits for its audit entry before it gives up (503)
 AUDIT_WAIT_SECONDS = 10.0
 
@@ -99,10 +101,53 @@ class Services:
     ) -> None:
         entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
         try:
-            committed = self.audit_writer.submit(entry)
-            await asyncio.wait_for(asyncio.wrap_future(committed), AUDIT_WAIT_SECONDS)
+            if len(subjects) >= MANY_SUBJECTS:  # a long commit: not in the event loop
+                committed = self.audit_writer.submit(entry)
+                await asyncio.wait_for(asyncio.wrap_future(committed), AUDIT_WAIT_SECONDS)
+            else:
+                await self.loop_audit.append(entry)
         except Exception as error:  # the store is down: refuse rather than answer unlogged
             raise UnavailableError("the audit log cannot be written; try again") from error
+
+    @cached_property
+    def loop_audit(self) -> LoopAuditWriter:
+        return LoopAuditWriter(self.audit)
+
+
+class LoopAuditWriter:
+    """Group commit in the event loop's own thread: the entries of the requests handled
+    in one turn of the loop are committed together, right after it. Handing entries to
+    a writer thread and back cost two thread wake-ups a request, which on this kind of
+    machine took longer than the commit itself (p50 4 ms against 0.6 ms unaudited)."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+        self._pending: list[tuple[AuditEntry, asyncio.Future[int]]] = []
+
+    async def append(self, entry: AuditEntry) -> int:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[int] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((entry, done))
+        return await done
+
+    def _flush(self) -> None:
+        try:
+            numbers = self.log.try_append([entry for entry, _ in self._pending])
+        except Exception as error:  # every waiter learns it
+            batch, self._pending = self._pending, []
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(error)
+            return
+        if numbers is None:  # another process is writing: serve others, try again soon
+            asyncio.get_running_loop().call_later(RETRY_SECONDS, self._flush)
+            return
+        batch, self._pending = self._pending, []
+        for (_, done), number in zip(batch, numbers, strict=True):
+            if not done.done():  # a request cancelled meanwhile
+                done.set_result(number)
 
 
 async def services(request: Request) -> Services:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from socialcredit.errors import UnavailableError
@@ -21,13 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class SnapshotHolder:
-    def __init__(self, data: Path, poll_seconds: float) -> None:
+    def __init__(
+        self, data: Path, poll_seconds: float, housekeeping: Callable[[], None] | None = None
+    ) -> None:
+        """``housekeeping``: also run by the poller, once a second at most (the store's
+        checkpoints)."""
         self.store = SnapshotStore.of(data)
         self.poll_seconds = poll_seconds
         self._current: Snapshot | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.housekeeping = housekeeping
 
     @property
     def current(self) -> Snapshot | None:
@@ -69,10 +76,14 @@ class SnapshotHolder:
             self._thread.join(timeout=5)
 
     def _poll(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        last_housekeeping = time.monotonic()
+        while not self._stop.wait(min(self.poll_seconds, 1.0)):
             try:
                 self.refresh()
-            except Exception:  # the poller must outlive any one bad snapshot
+                if self.housekeeping and time.monotonic() - last_housekeeping >= 1.0:
+                    last_housekeeping = time.monotonic()
+                    self.housekeeping()
+            except Exception:  # the poller must outlive any one bad snapshot or store
                 log.exception("snapshot poller")
 
 
