@@ -202,8 +202,9 @@ class AuditLog:
         return numbers
 
     def verify(self) -> Verification:
-        """Walk the chain in stored order; the first entry that does not follow."""
-        with self.database.reading() as connection:
+        """Walk the chain in stored order; the first entry that does not follow. One
+        consistent view of the log and its head, while others append."""
+        with self.database.reading(consistent=True) as connection:
             head = connection.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)).first()
             prev, expected_seq, position = GENESIS, 1, 0
             for row, subjects in self._entries(connection):
@@ -334,11 +335,14 @@ class AuditWriter:
                 batch.append(item)
             try:
                 numbers = self.log.append([entry for entry, _ in batch])
-            except Exception as error:  # every waiter learns it
+            except Exception as error:  # every waiter still waiting learns it
                 for _, done in batch:
-                    done.set_exception(error)
+                    if done.set_running_or_notify_cancel():
+                        done.set_exception(error)
             else:
                 for (_, done), number in zip(batch, numbers, strict=True):
-                    done.set_result(number)
+                    # a waiter that gave up cancelled its future: the entry stands
+                    if done.set_running_or_notify_cancel():
+                        done.set_result(number)
             if stop:
                 return

@@ -135,3 +135,16 @@ def test_an_entry_about_many_subjects_keeps_them_in_order(log: AuditLog) -> None
             .values(subject_id="S99999")
         )
     assert log.verify().position == 7
+
+
+def test_a_waiter_that_gave_up_does_not_stop_the_writer(log: AuditLog) -> None:
+    from socialcredit.audit import AuditWriter
+
+    writer = AuditWriter(log)
+    with log.database.serial():  # another writer has the turn
+        first = writer.submit(entry(8, PERSON))
+        assert first.cancel() or first.done()
+    second = writer.submit(entry(9, PERSON))
+    assert second.result(timeout=10) > 0
+    writer.close()
+    assert log.verify().ok

@@ -112,6 +112,33 @@ def test_an_agency_cannot_record_outside_its_jurisdiction(
     assert retry.json()["accepted"] == 1
 
 
+def test_a_blank_or_padded_authority_is_outside_the_scope(
+    writable: Api, people: dict[str, str]
+) -> None:
+    for authority in (" ", "\u3000", f" {COURT}"):
+        rows = [record(40, people["ordinary"], authority=authority, jurisdiction="370102")]
+        got = writable.client.post("/api/v1/records", json=rows, headers=court_key(writable))
+        assert got.status_code == 403, authority
+
+
+def test_odd_bodies_get_a_4xx_and_no_server_path(writable: Api, people: dict[str, str]) -> None:
+    key = {**court_key(writable), "Content-Type": "application/json"}
+    deep = writable.client.post("/api/v1/records", content=b"[" * 100_000, headers=key)
+    assert deep.status_code == 400
+    lone = writable.client.post(
+        "/api/v1/records", content=b'[{"subject_id": "\\ud800"}]', headers=key
+    )
+    assert lone.status_code in (200, 403, 422)
+    broken = writable.client.post(
+        "/api/v1/records",
+        files={"file": ("r.parquet", b"not parquet")},
+        headers=court_key(writable),
+    )
+    assert broken.status_code == 422
+    assert "uploads" not in broken.text
+    assert str(writable.settings.data) not in broken.text
+
+
 def test_only_agencies_record_and_bad_bodies_are_refused(
     writable: Api, people: dict[str, str]
 ) -> None:

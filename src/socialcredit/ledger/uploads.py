@@ -47,7 +47,7 @@ def write_json_rows(rows: list[Any], path: Path) -> None:
     but an object is written as it is and rejected there, row by row."""
     with open(path, "w", encoding="utf-8") as out:
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json.dumps(row) + "\n")  # ASCII: a lone surrogate stays text
         out.flush()
         os.fsync(out.fileno())
 
@@ -76,14 +76,15 @@ def scope_report(source: InputFile, allowed: Callable[[str, str], str | None]) -
         table = batch.table
         names = set(table.column_names)
         count = table.num_rows
-        authorities = _strings(table, "authority", names, count)
-        jurisdictions = _strings(table, "jurisdiction", names, count)
+        authorities = _strings(table, "authority", names, count, strip=False)
+        jurisdictions = _strings(table, "jurisdiction", names, count, strip=False)
         subjects = _strings(table, "subject_id", names, count)
-        report.subjects.update(s.upper() for s in subjects if s)
+        # what could be a code (18 letters or digits): anything else is rejected
+        report.subjects.update(s.upper() for s in subjects if len(s) == 18 and s.isalnum())
         verdicts: dict[tuple[str, str], str | None] = {}
+        # every row, its values as given: a blank or padded authority is not this
+        # agency's authority (validation alone would let " " through)
         for index, pair in enumerate(zip(authorities, jurisdictions, strict=True)):
-            if not all(pair):  # a missing value: validation rejects the row
-                continue
             if pair not in verdicts:
                 verdicts[pair] = allowed(*pair)
             reason = verdicts[pair]
@@ -94,17 +95,16 @@ def scope_report(source: InputFile, allowed: Callable[[str, str], str | None]) -
     return report
 
 
-def _strings(table: Any, name: str, names: set[str], count: int) -> list[str]:
+def _strings(table: Any, name: str, names: set[str], count: int, strip: bool = True) -> list[str]:
     """The column as text (CSV columns come raw, as bytes: bad UTF-8 is left for
     validation to reject)."""
     if name not in names:
         return [""] * count
-    return [_text(value) for value in table.column(name).to_pylist()]
+    return [_text(value, strip) for value in table.column(name).to_pylist()]
 
 
-def _text(value: object) -> str:
+def _text(value: object, strip: bool) -> str:
     if value is None:
         return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace").strip()
-    return str(value).strip()
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text.strip() if strip else text

@@ -80,8 +80,12 @@ def page(
     list_name: str,
     cursor: str | None,
     limit: int,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """One page of the public list ``list_name``: subjects in snapshot order."""
+    """One page of the public list ``list_name``: subjects in snapshot order. Records
+    whose publication ended before ``today`` (default: today in China) are left out,
+    and so is a subject listed only by such records: a snapshot may be older than
+    the end of a publication."""
     if list_name not in public_lists(snapshot, catalog):
         raise NotFoundError(
             f"list: no public list {list_name!r}; public lists: "
@@ -93,7 +97,10 @@ def page(
     rows = _listed_rows(snapshot, list_name)
     chosen = rows[start : start + limit]
     behind = _records_behind(snapshot, list_name, chosen)
-    entries = _entries(ledger, catalog, snapshot, chosen, behind)
+    from socialcredit.ledger.ingest import CHINA_TIME
+
+    day = today or dt.datetime.now(CHINA_TIME).date()
+    entries = _entries(ledger, catalog, snapshot, chosen, behind, day)
     following = start + limit
     return {
         "list": list_name,
@@ -153,6 +160,7 @@ def _entries(
     snapshot: Snapshot,
     rows: np.ndarray[Any, np.dtype[np.int64]],
     behind: dict[int, list[str]],
+    today: dt.date,
 ) -> list[dict[str, Any]]:
     subject_ids = _subject_ids(snapshot, rows)
     moment = dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"])
@@ -178,6 +186,9 @@ def _entries(
             if rule is None or not rule.public:
                 continue  # listed by a record whose type is not published
             occurred = detail["occurred_on"]
+            until = add_months(occurred, rule.in_force_months) - dt.timedelta(days=1)
+            if until < today:
+                continue  # its publication has ended since the snapshot
             records.append(
                 {
                     "record_id": record_id,
@@ -186,11 +197,11 @@ def _entries(
                     "occurred_on": occurred.isoformat(),
                     "authority": detail["authority"],
                     "decision_ref": detail["decision_ref"],
-                    "published_until": (
-                        add_months(occurred, rule.in_force_months) - dt.timedelta(days=1)
-                    ).isoformat(),
+                    "published_until": until.isoformat(),
                 }
             )
+        if behind.get(int(row)) and not records:
+            continue  # listed only by records no longer published
         name = names.get(subject_id)
         entries.append(
             {

@@ -106,9 +106,14 @@ class Database:
             driver.execute("COMMIT")
 
     @contextmanager
-    def reading(self) -> Iterator[Connection]:
-        """A connection for reads only (on SQLite it takes no write lock)."""
-        with self.engine.connect().execution_options(reads_only=True) as connection:
+    def reading(self, consistent: bool = False) -> Iterator[Connection]:
+        """A connection for reads only (on SQLite it takes no write lock);
+        ``consistent``: every read sees the same moment (PostgreSQL's repeatable read;
+        a SQLite read transaction already does)."""
+        connection = self.engine.connect().execution_options(reads_only=True)
+        if consistent and not self.is_sqlite:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection:
             yield connection
 
     def dispose(self) -> None:

@@ -101,11 +101,13 @@ class Services:
     ) -> None:
         entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
         try:
-            if len(subjects) >= MANY_SUBJECTS:  # a long commit: not in the event loop
+            # a long commit (many subjects), or a store whose locks would block the event
+            # loop (PostgreSQL's row lock): the writer thread
+            if len(subjects) >= MANY_SUBJECTS or not self.database.is_sqlite:
                 committed = self.audit_writer.submit(entry)
                 await asyncio.wait_for(asyncio.wrap_future(committed), AUDIT_WAIT_SECONDS)
             else:
-                await self.loop_audit.append(entry)
+                await asyncio.wait_for(self.loop_audit.append(entry), AUDIT_WAIT_SECONDS)
         except Exception as error:  # the store is down: refuse rather than answer unlogged
             raise UnavailableError("the audit log cannot be written; try again") from error
 

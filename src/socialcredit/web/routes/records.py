@@ -93,7 +93,7 @@ async def _json_rows(request: Request) -> list[Any]:
     raw = await request.body()
     try:
         rows = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise BadRequestError(f"body: not valid JSON ({error})") from error
     if not isinstance(rows, list):
         raise UnprocessableError("body: send a JSON array of record objects")
@@ -150,7 +150,7 @@ def _ingest(services: Services, key: ApiKey, purpose: str | None, path: Any) -> 
         source = open_input(path)
         report = scope_report(source, outside)
     except LedgerError as error:
-        raise _ledger_error(error) from error
+        raise _ledger_error(error, path) from error
     subjects = sorted(report.subjects)
     if report.outside_count:
         services.record(key, why, "record", "forbidden", *subjects)
@@ -170,7 +170,7 @@ def _ingest(services: Services, key: ApiKey, purpose: str | None, path: Any) -> 
         )
     except LedgerError as error:
         services.record(key, why, "record", "failed", *subjects)
-        raise _ledger_error(error) from error
+        raise _ledger_error(error, path) from error
     outcome = f"accepted {summary.accepted}, rejected {summary.rejected}, batch {summary.batch_id}"
     services.audit.append(
         [AuditEntry(key.key_id, key.role, why, "record", outcome, tuple(subjects))]
@@ -181,12 +181,13 @@ def _ingest(services: Services, key: ApiKey, purpose: str | None, path: Any) -> 
     return document
 
 
-def _ledger_error(error: Exception) -> PlatformError:
+def _ledger_error(error: Exception, path: Any) -> PlatformError:
+    """The error for the caller, without the server's paths."""
     from socialcredit.ledger import LedgerNotInitialisedError
 
     if isinstance(error, LedgerNotInitialisedError):
-        return UnavailableError(f"the ledger is not set up: {error}")
-    return UnprocessableError(f"records: {error}")
+        return UnavailableError("the ledger is not set up on this server")
+    return UnprocessableError(f"records: {str(error).replace(str(path), 'the upload')}")
 
 
 def _rejections(quarantine: str | None, limit: int = 100) -> list[dict[str, Any]]:
