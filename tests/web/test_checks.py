@@ -158,3 +158,24 @@ def test_batch_answers_encode_as_their_items(scored: Scored, people: dict[str, s
     assert [item["found"] for item in found.items()] == [True, True, True, False, True]
     empty = answers.check_many(scored.snapshot, [], FLIGHT)
     assert json.loads(empty.items_json()) == empty.items() == []
+
+
+def test_guessing_keys_is_slowed_down(api: Api, people: dict[str, str]) -> None:
+    url = f"/api/v1/checks/{FLIGHT}/{people['ordinary']}"
+    guesses = [
+        api.client.get(url, headers={"Authorization": f"Bearer sck_{n:016x}_guess"}).status_code
+        for n in range(40)
+    ]
+    assert guesses[0] == 401
+    assert 429 in guesses
+
+
+def test_a_refused_batch_is_in_the_audit_log(api: Api, people: dict[str, str]) -> None:
+    rail_only = api.key("relying_party", "transport.high_speed_rail")
+    body = {"measure": FLIGHT, "subject_ids": [people["ordinary"]]}
+    assert api.client.post("/api/v1/checks", json=body, headers=rail_only).status_code == 403
+    with api.services.database.reading() as connection:
+        outcomes = connection.exec_driver_sql(
+            "SELECT role, action, outcome FROM audit_log"
+        ).fetchall()
+    assert ("relying_party", f"check:{FLIGHT}", "forbidden") in [tuple(o) for o in outcomes]

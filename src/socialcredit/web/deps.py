@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, TypeVar
 
@@ -14,7 +14,12 @@ from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.audit import MANY_SUBJECTS, AuditEntry, AuditLog, AuditWriter
-from socialcredit.errors import PlatformError, UnavailableError, UnprocessableError
+from socialcredit.errors import (
+    PlatformError,
+    UnauthorizedError,
+    UnavailableError,
+    UnprocessableError,
+)
 from socialcredit.identity import validate
 from socialcredit.keys import ApiKey, KeyRing
 from socialcredit.policy import PolicyCatalog
@@ -27,6 +32,8 @@ from socialcredit.web.ratelimit import RateLimiter
 from socialcredit.web.serving import SnapshotHolder
 
 T = TypeVar("T")
+#: refused authentications allowed a second to one client address
+AUTH_FAILURES_PER_SECOND = 20
 #: how soon the event loop tries again to append when another process is appending
 RETRY_SECONDS = 0.0002
 #: how long a request waits for its audit entry before it gives up (503)
@@ -44,6 +51,8 @@ class Services:
     snapshots: SnapshotHolder
     limiter: RateLimiter
     metrics: Metrics
+    #: refused authentications per client address (guessing keys)
+    failures: RateLimiter = field(default_factory=lambda: RateLimiter(AUTH_FAILURES_PER_SECOND))
 
     @cached_property
     def audit_writer(self) -> AuditWriter:
@@ -91,12 +100,12 @@ class Services:
         try:
             result = await run_in_threadpool(answer) if in_thread else answer()
         except PlatformError as error:
-            await self._record_async(key, purpose, action, error.code, subjects)
+            await self.record_async(key, purpose, action, error.code, subjects)
             raise
-        await self._record_async(key, purpose, action, outcome(result), subjects)
+        await self.record_async(key, purpose, action, outcome(result), subjects)
         return result
 
-    async def _record_async(
+    async def record_async(
         self, key: ApiKey, purpose: str, action: str, outcome: str, subjects: Sequence[str]
     ) -> None:
         entry = AuditEntry(key.key_id, key.role, purpose, action, outcome, tuple(subjects))
@@ -161,7 +170,13 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def current_key(request: Request, found: ServicesDep) -> ApiKey:
-    key = found.keys.authenticate(request.headers.get("authorization"))
+    try:
+        key = found.keys.authenticate(request.headers.get("authorization"))
+    except UnauthorizedError:
+        # guessing keys: at most AUTH_FAILURES_PER_SECOND refusals per client, then 429
+        client = request.client.host if request.client else "unknown"
+        found.failures.take(f"auth:{client}")
+        raise
     found.limiter.take(key.key_id)
     return key
 

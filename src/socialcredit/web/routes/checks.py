@@ -76,10 +76,13 @@ async def check_batch(
     purpose: Purpose,
 ) -> Response:
     answers.require_measure(snapshot, body.measure)
-    key.require_check(body.measure)
+    action = f"check:{body.measure}"
+    # a refusal is logged too (about no one yet: the ids are not checked before it)
+    await services.audited(
+        key, purpose or action, action, [], lambda: key.require_check(body.measure)
+    )
     # up to 10,000 ids: validated and looked up off the event loop
     ids, found = await run_in_threadpool(_check_all, snapshot, body.subject_ids, body.measure)
-    action = f"check:{body.measure}"
     await services.audited(key, purpose or action, action, ids, lambda: None)
     head = json.dumps(
         {
