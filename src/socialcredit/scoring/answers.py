@@ -34,9 +34,7 @@ def check(snapshot: Snapshot, subject_id: str, measure: str) -> dict[str, Any]:
     """The relying party's answer: allowed or not, reason codes, the records behind a
     denial; never the score. NotFoundError if the subject is not in the snapshot."""
     require_measure(snapshot, measure)
-    row = int(snapshot.locate([subject_id])[0])
-    if row < 0:
-        raise NotFoundError(f"no subject {subject_id} in snapshot {snapshot.id}")
+    row = row_of(snapshot, subject_id)
     document = _answer(snapshot, subject_id, measure, int(snapshot.array("combo")[row]))
     reasons = document["reasons"]
     on = {reason.split(":", 1)[1] for reason in reasons if reason.startswith("listed:")}
@@ -117,11 +115,22 @@ def _answer(snapshot: Snapshot, subject_id: str, measure: str, combo: int) -> di
     }
 
 
-def figures(snapshot: Snapshot, subject_id: str) -> dict[str, Any]:
-    """A subject's score, grade, lists, and ranks and percentiles at every level."""
+def row_of(snapshot: Snapshot, subject_id: str) -> int:
+    """The subject's row in the snapshot; NotFoundError if it is not there."""
     row = int(snapshot.locate([subject_id])[0])
     if row < 0:
         raise NotFoundError(f"no subject {subject_id} in snapshot {snapshot.id}")
+    return row
+
+
+def figures(snapshot: Snapshot, subject_id: str) -> dict[str, Any]:
+    """A subject's score, grade, lists, and ranks and percentiles at every level."""
+    return figures_at(snapshot, subject_id, row_of(snapshot, subject_id))
+
+
+def figures_at(snapshot: Snapshot, subject_id: str, row: int) -> dict[str, Any]:
+    """:func:`figures` of the subject at ``row``: as published, in the snapshot's own
+    names (the policy may have changed since)."""
     meta = snapshot.metadata
     score = int(snapshot.array("score")[row])
     kind, region = int(snapshot.array("kind")[row]), int(snapshot.array("region")[row])

@@ -15,13 +15,12 @@ from typing import Any
 import numpy as np
 
 from socialcredit.ledger import Ledger
+from socialcredit.scoring.answers import figures_at
 from socialcredit.scoring.engine import STATUS_CODES, STATUS_NAMES, ScoreResult, score_view
 from socialcredit.scoring.engine_kernels import COUNTED
 from socialcredit.scoring.ledger_view import CaseworkInputs, LedgerView, read_view
-from socialcredit.scoring.policy_tables import KINDS, PolicyTables, add_months
-from socialcredit.scoring.ranking import LEVELS
+from socialcredit.scoring.policy_tables import PolicyTables, add_months
 from socialcredit.scoring.run import policy_identity
-from socialcredit.scoring.snapshot_files import LEVEL_COLUMNS
 from socialcredit.scoring.snapshots import Snapshot, SnapshotError
 
 
@@ -45,10 +44,8 @@ def explain(
     view = read_view(ledger, tables, ledger_as_of, [subject_id], casework)
     result = score_view(view, tables, as_of)
     policy = policy_identity(tables)
-    published = int(snapshot.array("score")[row])
-    score = int(result.score[0]) if len(view.subjects) else published
-    kind, region = int(snapshot.array("kind")[row]), int(snapshot.array("region")[row])
-    ranks = snapshot.ranks.lookup_one(published, region, kind)
+    published = figures_at(snapshot, subject_id, row)
+    score = int(result.score[0]) if len(view.subjects) else published["score"]
     counted, not_counted = _records(view, result, tables)
     carried = np.flatnonzero(result.adjustment)
     adjustments: list[dict[str, Any]] = [
@@ -65,29 +62,14 @@ def explain(
     scale = tables.national.scale
     record_points = float(sum(item["points"] for item in counted))
     unclamped = scale.base + int(result.points_total[0]) if len(view.subjects) else scale.base
-    # the snapshot's own names: the policy may have changed since
-    bits = int(snapshot.array("lists")[row])
-    lists = [n for i, n in enumerate(meta["list_names"]) if bits >> i & 1]
     combo = int(snapshot.array("combo")[row])
     return {
-        "subject_id": subject_id,
-        "kind": KINDS[kind],
-        "region": f"{region:06d}",
-        "snapshot": snapshot.id,
-        "as_of": meta["as_of"],
+        **published,  # subject, kind, region, score, grade, lists, ranks, snapshot, policy
         "ledger_as_of": meta["ledger_as_of"],
-        "policy": meta["policy"]["version"],
         "policy_unchanged": policy["hash"] == meta["policy"]["hash"],
-        "score": published,
-        "grade": meta["grade_names"][int(snapshot.array("grade")[row])],
-        "lists": lists,
         "listed_by": [
             {"list": name, "record_id": record} for name, record in snapshot.listed_records(row)
         ],
-        "ranks": {
-            LEVEL_COLUMNS[level]: {"rank": ranks[level][0], "percentile": ranks[level][1]}
-            for level in LEVELS
-        },
         "arithmetic": {
             "base": scale.base,
             "records": record_points,
