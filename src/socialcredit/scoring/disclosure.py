@@ -17,10 +17,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -94,13 +94,14 @@ def page(
     if not 1 <= limit <= PAGE_LIMIT:
         raise UnprocessableError(f"limit: between 1 and {PAGE_LIMIT}")
     start = Cursor.decode(cursor, snapshot).offset if cursor else 0
-    rows = _listed_rows(snapshot, list_name)
+    rows = snapshot.rows_on(list_name)
     chosen = rows[start : start + limit]
     behind = _records_behind(snapshot, list_name, chosen)
     from socialcredit.ledger.ingest import CHINA_TIME
 
     day = today or dt.datetime.now(CHINA_TIME).date()
-    entries = _entries(ledger, catalog, snapshot, chosen, behind, day)
+    subject_ids = _subject_ids(snapshot, chosen)
+    entries = _entries(ledger, catalog, snapshot, chosen, subject_ids, behind, day)
     following = start + limit
     return {
         "list": list_name,
@@ -109,60 +110,32 @@ def page(
         "total": len(rows),
         "entries": entries,
         # the full ids, for the audit log (not part of the answer)
-        "_subject_ids": _subject_ids(snapshot, chosen),
+        "_subject_ids": subject_ids,
         "next_cursor": Cursor(snapshot.id, following).encode() if following < len(rows) else None,
     }
 
 
-def _listed_rows(snapshot: Snapshot, list_name: str) -> np.ndarray[Any, np.dtype[np.int64]]:
-    return _listed_rows_cached(snapshot.path, snapshot.id, list_name, _bit(snapshot, list_name))
-
-
-def _bit(snapshot: Snapshot, list_name: str) -> int:
-    names: list[str] = snapshot.metadata["list_names"]
-    return 1 << names.index(list_name)
-
-
-@cache
-def _listed_rows_cached(
-    path: object, snapshot_id: str, list_name: str, bit: int
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """The snapshot rows on the list, ascending (cached per snapshot and list)."""
-    lists = np.load(f"{path}/arrays/lists.npy", mmap_mode="r")
-    rows: np.ndarray[Any, np.dtype[np.int64]] = np.flatnonzero(lists & np.uint8(bit))
-    return rows
-
-
 def _records_behind(
-    snapshot: Snapshot, list_name: str, rows: np.ndarray[Any, np.dtype[np.int64]]
+    snapshot: Snapshot, list_name: str, rows: npt.NDArray[np.int64]
 ) -> dict[int, list[str]]:
-    if not len(rows):
-        return {}
-    table = pq.read_table(
-        snapshot.path / "listed.parquet",
-        filters=[("row", ">=", int(rows[0])), ("row", "<=", int(rows[-1]))],
-    )
-    behind: dict[int, list[str]] = {}
-    for row, name, record in zip(
-        table.column("row").to_pylist(),
-        table.column("list").to_pylist(),
-        table.column("record_id").to_pylist(),
-        strict=True,
-    ):
-        if name == list_name:
-            behind.setdefault(int(row), []).append(str(record))
-    return behind
+    """For each row, the records behind its place on ``list_name``."""
+    return {
+        int(row): [
+            record for name, record in snapshot.listed_records(int(row)) if name == list_name
+        ]
+        for row in rows.tolist()
+    }
 
 
 def _entries(
     ledger: Ledger,
     catalog: PolicyCatalog,
     snapshot: Snapshot,
-    rows: np.ndarray[Any, np.dtype[np.int64]],
+    rows: npt.NDArray[np.int64],
+    subject_ids: list[str],
     behind: dict[int, list[str]],
     today: dt.date,
 ) -> list[dict[str, Any]]:
-    subject_ids = _subject_ids(snapshot, rows)
     moment = dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"])
     names = _names(ledger, moment, subject_ids)
     record_ids = [r for row in rows.tolist() for r in behind.get(int(row), [])]
@@ -215,7 +188,7 @@ def _entries(
     return entries
 
 
-def _subject_ids(snapshot: Snapshot, rows: np.ndarray[Any, np.dtype[np.int64]]) -> list[str]:
+def _subject_ids(snapshot: Snapshot, rows: npt.NDArray[np.int64]) -> list[str]:
     """The ids of snapshot rows, from the per-subject table's files (2M rows each)."""
     if not len(rows):
         return []

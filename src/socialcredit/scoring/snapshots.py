@@ -200,6 +200,7 @@ class Snapshot:
         self.metadata = metadata
         self.id: str = path.name
         self._arrays: dict[str, npt.NDArray[Any]] = {}
+        self._rows_on: dict[str, npt.NDArray[np.int64]] = {}
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
@@ -273,6 +274,15 @@ class Snapshot:
         rows, names, records = self._listed
         low, high = np.searchsorted(rows, [row, row + 1])
         return [(str(names[i]), str(records[i])) for i in range(int(low), int(high))]
+
+    def rows_on(self, list_name: str) -> npt.NDArray[np.int64]:
+        """The rows of the subjects on ``list_name``, ascending (found once per list:
+        public list pages ask for them again and again)."""
+        found = self._rows_on.get(list_name)
+        if found is None:
+            bit = np.uint8(1 << self.metadata["list_names"].index(list_name))
+            found = self._rows_on[list_name] = np.flatnonzero(self.array("lists") & bit)
+        return found
 
     @cached_property
     def _listed(self) -> tuple[npt.NDArray[np.int64], list[str], list[str]]:
