@@ -65,6 +65,10 @@ class AuditEntry:
         }
 
 
+#: the hashed fields of an entry, as stored (the columns of ``audit_log`` before its hashes)
+FIELDS = tuple(AuditEntry("", "", "", "", "").fields(0))
+
+
 def entry_hash(prev_hash: str, fields: dict[str, Any], subjects: Sequence[str]) -> str:
     canonical = json.dumps(
         {"prev": prev_hash, **fields, "subjects": list(subjects)},
@@ -173,7 +177,7 @@ class AuditLog:
             else:
                 subjects += [(seq, i, s) for i, s in enumerate(entry.subjects)]
             numbers.append(seq)
-        columns = (*AuditEntry("", "", "", "", "").fields(0), "prev_hash", "hash")
+        columns = (*FIELDS, "prev_hash", "hash")
         run.many(
             f"INSERT INTO audit_log ({', '.join(columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})",
@@ -209,7 +213,7 @@ class AuditLog:
             prev, expected_seq, position = GENESIS, 1, 0
             for row, subjects in self._entries(connection):
                 position += 1
-                fields = {name: row[name] for name in AuditEntry("", "", "", "", "").fields(0)}
+                fields = {name: row[name] for name in FIELDS}
                 problem = None
                 if row["seq"] != expected_seq:
                     problem = f"entry number {row['seq']} where {expected_seq} was due"

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.audit import AuditLog
-from socialcredit.errors import PlatformError
+from socialcredit.errors import PayloadTooLargeError, PlatformError
 from socialcredit.keys import KeyRing
 from socialcredit.settings import Settings
 from socialcredit.store import Database
@@ -181,15 +181,8 @@ class _TooLargeError(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    response = JSONResponse(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"body: over the limit of {limit:,} bytes",
-            }
-        },
-        status_code=413,
-    )
+    error = PayloadTooLargeError(f"body: over the limit of {limit:,} bytes")
+    response = JSONResponse(error.body(), status_code=error.status)
     await response({"type": "http"}, _no_receive, send)
 
 

@@ -88,17 +88,10 @@ class SnapshotHolder:
 
 
 def _warm(snapshot: Snapshot) -> None:
-    """Touch what answers need, so the first request on a new snapshot is not slow and
-    a damaged snapshot is refused before it is served."""
-    snapshot.index.locate(_empty_ids())
-    snapshot.ranks.lookup_one(int(snapshot.metadata["scale"]["base"]), 110101, 0)
-    for name in ("combo", "score", "kind", "region", "grade", "lists"):
-        snapshot.array(name)
+    """Refuse a damaged snapshot before it is served (its own check), and load what
+    answers need, so the first requests on a new snapshot are not slow."""
+    snapshot.check()
+    snapshot.locate([])  # the subject index's buckets
+    snapshot.listed_records(0)  # the records behind denials
     if snapshot.metadata["measure_names"]:
         snapshot.decision(0, snapshot.metadata["measure_names"][0])
-
-
-def _empty_ids() -> object:
-    import pyarrow as pa
-
-    return pa.array([], pa.string())

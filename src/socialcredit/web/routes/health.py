@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
+from socialcredit.errors import UnavailableError
 from socialcredit.web.deps import ServicesDep
 from socialcredit.web.schemas import Health, error_responses
 
@@ -35,10 +36,7 @@ def health_router(prefix: str, in_schema: bool) -> APIRouter:
         """Ready once a snapshot is loaded."""
         snapshot = services.snapshots.current
         if snapshot is None:
-            message = services.snapshots.last_error or "no snapshot is loaded yet"
-            return JSONResponse(
-                {"error": {"code": "unavailable", "message": message}}, status_code=503
-            )
+            raise UnavailableError(services.snapshots.last_error or "no snapshot is loaded yet")
         return {"status": "ready", "snapshot": snapshot.id}
 
     @router.get(
