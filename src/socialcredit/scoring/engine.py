@@ -22,6 +22,7 @@ from socialcredit.measures import Decision, decide
 from socialcredit.scoring.engine_kernels import (
     NOT_IN_POLICY,
     cluster_kernel,
+    parallel_for,
     score_kernel,
 )
 from socialcredit.scoring.ledger_view import LedgerView
@@ -115,7 +116,7 @@ def score_view(view: LedgerView, tables: PolicyTables, as_of: dt.date) -> ScoreR
     grade = np.zeros(n, np.uint8)
     lists = np.zeros(n, np.uint8)
     counted = np.zeros(n, np.int32)
-    score_kernel()(
+    score_kernel(parallel_for(n))(
         starts, order, records.type_code, records.occurred, records.amount, records.flags,
         subjects.variant, subjects.kind,
         tables.months, tables.kinds, tables.points, tables.per_unit, tables.yearly_cap,

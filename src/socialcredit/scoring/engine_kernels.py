@@ -25,6 +25,16 @@ REPAIRED_ROW, UNDER_OBJECTION, NOT_YET, EXPIRED = 4, 5, 6, 7
 REVOKED, REPAIRED, FROZEN, REVOCATION = 1, 2, 4, 8
 
 Kernel = Callable[..., Any]
+#: inputs from this many rows on run in Numba's parallel loops; smaller ones (a server's
+#: look-ups and explanations) in one thread: starting the parallel loop's threads costs
+#: more than such work, and their spinning afterwards starves the server's other
+#: processes (measured: 244 against 2,050 checks a second with two workers)
+PARALLEL_ROWS = 65_536
+
+
+def parallel_for(rows: int) -> bool:
+    """Whether work over ``rows`` rows takes the parallel kernel."""
+    return rows >= PARALLEL_ROWS
 
 
 @cache
@@ -54,10 +64,11 @@ def cluster_kernel() -> Kernel:
 
 
 @cache
-def mark_kernel() -> Kernel:
+def mark_kernel(parallel: bool) -> Kernel:
+    """With or without parallel loops (see :func:`parallel_for`)."""
     import numba
 
-    @numba.njit(nogil=True, cache=True, parallel=True)
+    @numba.njit(nogil=True, cache=True, parallel=parallel)
     def mark(
         keys: npt.NDArray[np.uint64],
         targets: npt.NDArray[np.uint64],
@@ -65,6 +76,10 @@ def mark_kernel() -> Kernel:
         bit: np.uint8,
     ) -> None:
         """Set ``bit`` in the flags of the records whose key is in sorted ``targets``."""
+        # ``parallel`` named in the body: the disk cache keys on the code and its
+        # closure, not on the compiler's options, and must keep both versions apart
+        if not parallel and keys.shape[0] == 0:
+            return
         for i in numba.prange(keys.shape[0]):
             k = np.searchsorted(targets, keys[i])
             if k < targets.shape[0] and targets[k] == keys[i]:
@@ -74,10 +89,11 @@ def mark_kernel() -> Kernel:
 
 
 @cache
-def score_kernel() -> Kernel:
+def score_kernel(parallel: bool) -> Kernel:
+    """With or without parallel loops (see :func:`parallel_for`)."""
     import numba
 
-    @numba.njit(nogil=True, cache=True, parallel=True)
+    @numba.njit(nogil=True, cache=True, parallel=parallel)
     def score_subjects(
         starts: npt.NDArray[np.int64],
         order: npt.NDArray[np.int64],
@@ -120,7 +136,8 @@ def score_kernel() -> Kernel:
     ) -> None:
         subjects = subj_variant.shape[0]
         types = months.shape[1]
-        blocks = (subjects + 4095) // 4096
+        # ``parallel`` named in the body (see ``mark``): the two versions cached apart
+        blocks = (subjects + 4095) // 4096 if parallel or subjects > 0 else 0
         for block in numba.prange(blocks):
             # per block scratch: the latest clearing per type, the (type, year) sums
             latest_clear = np.empty(types, np.int64)

@@ -29,7 +29,13 @@ from socialcredit.scoring.decode import (
     decode_subjects,
     take_strings,
 )
-from socialcredit.scoring.engine_kernels import FROZEN, REPAIRED, REVOKED, mark_kernel
+from socialcredit.scoring.engine_kernels import (
+    FROZEN,
+    REPAIRED,
+    REVOKED,
+    mark_kernel,
+    parallel_for,
+)
 from socialcredit.scoring.ledger_cache import ScoringCache
 from socialcredit.scoring.policy_tables import PolicyTables
 from socialcredit.scoring.subject_index import SubjectIndex
@@ -192,7 +198,7 @@ def _keys_of(record_ids: Iterable[str]) -> U64:
 def _apply_marks(flags: npt.NDArray[np.uint8], keys: U64, marks: dict[int, U64]) -> None:
     for bit, targets in marks.items():
         if len(targets) and len(keys):
-            mark_kernel()(keys, targets, flags, np.uint8(bit))
+            mark_kernel(parallel_for(len(keys)))(keys, targets, flags, np.uint8(bit))
 
 
 def load_view(

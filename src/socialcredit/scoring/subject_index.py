@@ -19,9 +19,7 @@ import pyarrow as pa
 
 from socialcredit.ledger.hashing import record_keys
 from socialcredit.ledger.runs import key_order
-
-#: look-ups of at least this many keys run in parallel loops
-PARALLEL_KEYS = 65_536
+from socialcredit.scoring.engine_kernels import parallel_for
 
 U64 = npt.NDArray[np.uint64]
 Rows = npt.NDArray[np.int32]
@@ -61,9 +59,7 @@ class SubjectIndex:
 
     def locate_keys(self, key1: U64, key2: U64) -> Rows:
         buckets, shift = self._table()
-        # a few keys (a server's look-ups): one thread; starting the parallel loop's
-        # threads costs more, and their spinning starves the other server processes
-        locate = _locate_kernel(len(key1) >= PARALLEL_KEYS)
+        locate = _locate_kernel(parallel_for(len(key1)))
         rows: Rows = locate(self.keys1, self.keys2, self.rows, buckets, shift, key1, key2)
         return rows
 
@@ -93,7 +89,7 @@ def _kernels() -> Callable[..., npt.NDArray[np.int32]]:
 @cache
 def _locate_kernel(parallel: bool) -> Callable[..., Rows]:
     """The look-up, compiled on first use (and cached on disk) with or without
-    parallel loops."""
+    parallel loops (see :func:`parallel_for`)."""
     import numba
 
     @numba.njit(nogil=True, cache=True, parallel=parallel)
