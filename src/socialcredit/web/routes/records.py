@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from socialcredit.audit import AuditEntry
 from socialcredit.errors import (
     BadRequestError,
     ForbiddenError,
@@ -172,9 +171,7 @@ def _ingest(services: Services, key: ApiKey, purpose: str | None, path: Any) -> 
         services.record(key, why, "record", "failed", *subjects)
         raise _ledger_error(error, path) from error
     outcome = f"accepted {summary.accepted}, rejected {summary.rejected}, batch {summary.batch_id}"
-    services.audit.append(
-        [AuditEntry(key.key_id, key.role, why, "record", outcome, tuple(subjects))]
-    )
+    services.record(key, why, "record", outcome, *subjects)
     document = summary.as_dict("accepted")
     document["quarantine"] = None if summary.quarantine is None else summary.batch_id
     document["errors"] = _rejections(summary.quarantine)
