@@ -18,7 +18,7 @@ from socialcredit.cli import (
     scoring_cmd,
     web_cmd,
 )
-from socialcredit.cli.output import EXIT_UNUSABLE, CliState, fail
+from socialcredit.cli.output import EXIT_UNUSABLE, CliState, fail, fail_settings
 from socialcredit.settings import load_settings
 
 
@@ -75,10 +75,7 @@ def create_cli() -> typer.Typer:
                 environment=environment,
             )
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-            )
-            fail(f"invalid settings: {problems}")
+            fail_settings(error)
         ctx.obj = CliState(settings)
 
     identity_cmd.register(app)

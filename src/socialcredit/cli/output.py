@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -56,3 +57,11 @@ def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     console = Console(stderr=True, width=width)
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def fail_settings(error: ValidationError) -> NoReturn:
+    """Exit 2 naming each unusable setting and why."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
+    fail(f"invalid settings: {problems}")

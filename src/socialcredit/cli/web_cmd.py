@@ -10,7 +10,14 @@ from typing import Annotated
 import typer
 
 from socialcredit.audit import AuditEntry, AuditLog
-from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
+from socialcredit.cli.output import (
+    EXIT_FAILED,
+    JsonOption,
+    emit_json,
+    fail,
+    fail_settings,
+    state,
+)
 from socialcredit.errors import PlatformError
 from socialcredit.keys import ROLES, KeyRing
 from socialcredit.settings import Settings
@@ -202,7 +209,7 @@ def register(app: typer.Typer) -> None:
             settings = base.model_copy(update={k: v for k, v in given.items() if v is not None})
             Settings.model_validate(settings.model_dump())
         except ValidationError as error:
-            fail(f"invalid settings: {error}")
+            fail_settings(error)
         # the worker processes read their settings from the environment
         for name, value in settings.model_dump().items():
             if value is not None and name != "secret_key":
