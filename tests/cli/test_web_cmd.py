@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
 from socialcredit.cli import create_cli
@@ -67,13 +67,36 @@ def test_audit_verify_and_show(runner: CliRunner, tmp_path: Path) -> None:
     assert shown["entries"][0]["purpose"] == "ticket"
     code, verified, _ = _invoke(runner, data, "audit", "verify")
     assert code == 0
-    assert verified == {"ok": True, "entries": 2, "position": None, "seq": None, "problem": None}
+    assert verified["ok"]
+    assert verified["entries"] == 2
+    assert verified["index_problem"] is None
     with database.transaction() as connection:
         connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 1).values(outcome="allowed"))
     code, verified, _ = _invoke(runner, data, "audit", "verify")
     assert code == 1
     assert verified["position"] == 1
     assert "edited" in verified["problem"]
+
+
+def test_audit_reindex_mends_a_damaged_index(runner: CliRunner, tmp_path: Path) -> None:
+    from socialcredit.audit import AuditEntry, AuditLog
+    from socialcredit.store.tables import AUDIT_INDEX_PAGES
+
+    data = tmp_path / "data"
+    log = AuditLog(Database(f"sqlite:///{(data / 'socialcredit.db').resolve()}"))
+    log.append([AuditEntry("k1", "auditor", "t", "read:x", "answered", ("A", "B"))])
+    log.index.maintain()
+    with log.index.store.transaction() as connection:
+        connection.execute(delete(AUDIT_INDEX_PAGES))
+    code, verified, _ = _invoke(runner, data, "audit", "verify")
+    assert code == 1
+    assert verified["position"] is None
+    assert "2 pairs" in verified["index_problem"] or "holds 0 pairs" in verified["index_problem"]
+    code, rebuilt, _ = _invoke(runner, data, "audit", "reindex")
+    assert (code, rebuilt) == (0, {"pairs": 2})
+    code, verified, _ = _invoke(runner, data, "audit", "verify")
+    assert code == 0
+    assert verified["ok"]
 
 
 def test_serve_starts_a_real_server(scored: Scored, tmp_path: Path, runner: CliRunner) -> None:

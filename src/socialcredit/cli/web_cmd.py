@@ -128,12 +128,19 @@ def register(app: typer.Typer) -> None:
 
     @audit_app.command("verify")
     def verify_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-        """Check the hash chain; exit 1 naming the first entry that breaks it."""
+        """Check the hash chain, exit 1 naming the first entry that breaks it; then the
+        index by subject against the log."""
         result = AuditLog(_database(state(ctx).settings)).verify()
         if as_json:
             emit_json(result.as_dict())
         elif result.ok:
             state(ctx).out.print(f"audit log intact: {result.entries:,} entries")
+        elif result.index_problem:
+            state(ctx).out.print(
+                f"audit log intact ({result.entries:,} entries), but its index by subject is "
+                f"not: {result.index_problem}; `socialcredit audit reindex` remakes it",
+                markup=False,
+            )
         else:
             state(ctx).out.print(
                 f"audit log BROKEN at position {result.position} (entry {result.seq}): "
@@ -141,6 +148,18 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         raise typer.Exit(0 if result.ok else EXIT_FAILED)
+
+    @audit_app.command("reindex")
+    def reindex_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """Remake the index by subject from the log (when `audit verify` finds it wrong)."""
+        try:
+            pairs = AuditLog(_database(state(ctx).settings)).index.rebuild()
+        except RuntimeError as error:
+            fail(str(error), EXIT_FAILED)
+        if as_json:
+            emit_json({"pairs": pairs})
+        else:
+            state(ctx).out.print(f"audit index rebuilt: {pairs:,} (subject, entry) pairs")
 
     @audit_app.command("show")
     def show_command(

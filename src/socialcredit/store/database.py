@@ -10,30 +10,48 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
-from socialcredit.store.tables import METADATA
+from socialcredit.store.tables import INDEX_METADATA, METADATA
 
 
 class Database:
     """The store at ``url``; its tables are created on first use."""
 
-    def __init__(self, url: str, checkpoints_apart: bool = False) -> None:
+    def __init__(
+        self, url: str, checkpoints_apart: bool = False, tables: MetaData = METADATA
+    ) -> None:
         """``checkpoints_apart`` (servers): SQLite's write-ahead log is copied into the
         database by :meth:`checkpoint`, called from a thread of the server's own, not
         by whichever write fills it (a checkpoint syncs the disk: milliseconds inside
-        an answer's commit otherwise)."""
+        an answer's commit otherwise). ``tables``: those this store holds."""
         self.url = url
         self.engine = _engine(url, checkpoints_apart)
         self._thread_lock = threading.Lock()
-        METADATA.create_all(self.engine)
+        self._named_locks: dict[str, threading.Lock] = {}
+        tables.create_all(self.engine)
+        _require_columns(self.engine, tables)
+
+    @cached_property
+    def audit_index(self) -> Database:
+        """Where the audit log's index by subject is kept. SQLite: a file of its own
+        beside this one (``<name>-audit-index.db``), so that writing the index never
+        makes an append wait for the one write lock; elsewhere this store."""
+        parsed = make_url(self.url)
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            path = Path(parsed.database)
+            beside = parsed.set(database=str(path.with_name(f"{path.stem}-audit-index.db")))
+            return Database(beside.render_as_string(hide_password=False), tables=INDEX_METADATA)
+        INDEX_METADATA.create_all(self.engine)
+        return self
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,10 +86,54 @@ class Database:
 
     @cached_property
     def _write_lock(self) -> BinaryIO | None:
+        return self._lock_file("write")
+
+    def _lock_file(self, name: str) -> BinaryIO | None:
+        """The file ``<database>.<name>-lock`` (SQLite on a file), None elsewhere."""
         database = make_url(self.url).database if self.is_sqlite else None
         if not database or database == ":memory:":
             return None
-        return open(f"{database}.write-lock", "a+b")
+        return open(f"{database}.{name}-lock", "a+b")
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """At most one holder of ``name`` across threads and processes, never waiting:
+        yields False at once if another has it (background work that one process does
+        for all). SQLite: a lock file; PostgreSQL: a session advisory lock."""
+        thread_lock = self._named_locks.setdefault(name, threading.Lock())
+        if not thread_lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            if not self.is_sqlite:
+                with self.engine.connect() as connection:
+                    number = zlib.crc32(name.encode("utf-8"))
+                    taken = connection.exec_driver_sql(
+                        "SELECT pg_try_advisory_lock(%s)", (number,)
+                    ).scalar()
+                    connection.commit()
+                    if not taken:
+                        yield False
+                        return
+                    try:
+                        yield True
+                    finally:
+                        connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (number,))
+                        connection.commit()
+                return
+            handle = self._lock_file(name)
+            if handle is None:  # an in-memory database lives in this process only
+                yield True
+                return
+            with handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                yield True  # closing the file releases the lock
+        finally:
+            thread_lock.release()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -117,10 +179,29 @@ class Database:
             yield connection
 
     def dispose(self) -> None:
+        index = self.__dict__.pop("audit_index", None)
+        if index is not None and index is not self:
+            index.dispose()
         self.engine.dispose()
         lock = self.__dict__.pop("_write_lock", None)
         if lock is not None:
             lock.close()
+
+
+class OutdatedStoreError(RuntimeError):
+    """The store's tables were made by an earlier version (no migrations yet)."""
+
+
+def _require_columns(engine: Engine, tables: MetaData) -> None:
+    found = inspect(engine)
+    for table in tables.sorted_tables:
+        have = {column["name"] for column in found.get_columns(table.name)}
+        missing = sorted(set(table.columns.keys()) - have)
+        if missing:
+            raise OutdatedStoreError(
+                f"table {table.name} has no column {', '.join(missing)}: the store was made by "
+                "an earlier version of socialcredit; move it aside to start a new one"
+            )
 
 
 def _engine(url: str, checkpoints_apart: bool) -> Engine:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -47,18 +49,38 @@ AUDIT_LOG = Table(
     Column("action", String(100), nullable=False),
     Column("outcome", String(100), nullable=False),
     Column("subject_count", Integer, nullable=False),
+    # the subjects in order, a JSON array (compact, not ASCII-escaped): one value for a
+    # batch check of 10,000, found by subject through the index below
+    Column("subjects", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
 
-#: the subjects an entry is about (a batch check is one entry about many)
-AUDIT_SUBJECTS = Table(
-    "audit_subjects",
-    METADATA,
-    Column("seq", ForeignKey("audit_log.seq"), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("subject_id", String(64), nullable=False),
-    Index("audit_subjects_by_subject", "subject_id", "seq"),
+#: the audit log's index by subject (socialcredit.audit.subject_index), kept apart
+#: (``Database.audit_index``): runs of (subject key, entry number) pairs sorted, each
+#: stored in pages; a run is searched only once ``live``
+INDEX_METADATA = MetaData()
+
+AUDIT_INDEX_RUNS = Table(
+    "audit_index_runs",
+    INDEX_METADATA,
+    Column("run", Integer, primary_key=True, autoincrement=True),
+    Column("first_seq", BigInteger, nullable=False),  # the entries it indexes
+    Column("last_seq", BigInteger, nullable=False),
+    Column("pairs", BigInteger, nullable=False),
+    Column("live", Boolean, nullable=False),
+)
+
+AUDIT_INDEX_PAGES = Table(
+    "audit_index_pages",
+    INDEX_METADATA,
+    Column("run", ForeignKey("audit_index_runs.run"), primary_key=True),
+    Column("page", Integer, primary_key=True),
+    Column("first_key", BigInteger, nullable=False),
+    Column("last_key", BigInteger, nullable=False),
+    Column("key_data", LargeBinary, nullable=False),  # int64, little-endian, ascending
+    Column("seq_data", LargeBinary, nullable=False),  # int64, little-endian, the keys' entries
+    Index("audit_index_pages_by_key", "run", "last_key", "page"),
 )
 
 #: the newest entry's number and hash, updated in the same transaction as each append:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from socialcredit.audit import AuditLog
+from socialcredit.audit import AuditLog, IndexMaintainer
 from socialcredit.errors import PayloadTooLargeError, PlatformError
 from socialcredit.keys import KeyRing
 from socialcredit.settings import Settings
@@ -40,7 +40,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         database=database,
         keys=KeyRing(database, settings.secret_key.get_secret_value().encode("utf-8")),
-        audit=AuditLog(database),
+        audit=AuditLog(database, maintains_index=False),  # the lifespan's thread does
         snapshots=SnapshotHolder(
             settings.data, settings.snapshot_poll_seconds, housekeeping=database.checkpoint
         ),
@@ -57,6 +57,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         found.snapshots.start()
+        indexer = IndexMaintainer(found.database)
+        indexer.start()
         # what start-up made lives as long as the process: out of the collector's
         # sight, a full collection no longer walks it (pauses of tens of ms otherwise)
         gc.collect()
@@ -66,6 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         finally:
             found.snapshots.stop()
             found.audit_writer.close()
+            indexer.stop()
 
     app = FastAPI(
         title="socialcredit API",

@@ -8,6 +8,9 @@ broken position. The newest entry's number and hash are also kept in a one-row h
 table, updated in the same transaction as each append, so entries cut off the end
 are found too.
 
+An entry's subjects are stored with it, in order (one JSON array); which entries name
+a given subject is found through :mod:`socialcredit.audit.subject_index`.
+
 Appends are serial: on SQLite every write transaction is ``BEGIN IMMEDIATE``; on
 PostgreSQL the append locks the head row (``SELECT ... FOR UPDATE``). An append can run
 inside the caller's transaction (:meth:`AuditLog.append` with ``connection``) so that
@@ -19,23 +22,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, func, select
 
+from socialcredit.audit.subject_index import (
+    SubjectIndex,
+    contains,
+    pairs_digest,
+    quoted,
+    stored_subjects,
+    subject_keys,
+)
 from socialcredit.store import Database
-from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
+from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG
 
 GENESIS = "0" * 64
-#: an entry about this many subjects or more has its subject rows made by the database
+#: an entry about this many subjects or more takes long enough to hash and store to be
+#: appended off a server's event loop
 MANY_SUBJECTS = 64
 #: entries read at a time by verify (memory stays flat on a long log)
-VERIFY_BATCH = 5_000
+VERIFY_BATCH = 200
+#: a command that appends indexes the tail once it names this many subjects (a server
+#: indexes every second instead)
+TAIL_PAIRS = 16_384
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,8 @@ class Verification:
     position: int | None = None
     seq: int | None = None
     problem: str | None = None
+    #: the chain is intact but the index by subject is not (``audit reindex`` remakes it)
+    index_problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +112,7 @@ class Verification:
             "position": self.position,
             "seq": self.seq,
             "problem": self.problem,
+            "index_problem": self.index_problem,
         }
 
 
@@ -114,8 +130,13 @@ class _Statements:
 
 
 class AuditLog:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, maintains_index: bool = True) -> None:
+        """``maintains_index``: an append made in its own transaction then indexes the
+        tail once it is ``TAIL_PAIRS`` long (a server passes False and runs an
+        :class:`~socialcredit.audit.subject_index.IndexMaintainer` instead)."""
         self.database = database
+        self.index = SubjectIndex(database)
+        self.maintains_index = maintains_index
 
     def append(
         self, entries: Sequence[AuditEntry], connection: Connection | None = None
@@ -124,6 +145,8 @@ class AuditLog:
         in one of their own); their numbers."""
         numbers = self.try_append(entries, connection, wait=True)
         assert numbers is not None  # waiting, the turn always comes
+        if connection is None and self.maintains_index:
+            self.index.maintain(min_tail_pairs=TAIL_PAIRS)
         return numbers
 
     def try_append(
@@ -163,66 +186,52 @@ class AuditLog:
             head = run.one(head_query, ()).fetchone()
         seq, prev = int(head[0]), str(head[1])
         rows: list[tuple[Any, ...]] = []
-        subjects: list[tuple[int, int, str]] = []
-        many: list[tuple[int, list[str]]] = []  # entries about many subjects (batches)
         numbers = []
         for entry in entries:
             seq += 1
             fields = entry.fields(seq)
             digest = entry_hash(prev, fields, entry.subjects)
-            rows.append((*fields.values(), prev, digest))
+            stored = json.dumps(list(entry.subjects), ensure_ascii=False, separators=(",", ":"))
+            rows.append((*fields.values(), stored, prev, digest))
             prev = digest
-            if len(entry.subjects) >= MANY_SUBJECTS:
-                many.append((seq, list(entry.subjects)))
-            else:
-                subjects += [(seq, i, s) for i, s in enumerate(entry.subjects)]
             numbers.append(seq)
-        columns = (*FIELDS, "prev_hash", "hash")
+        columns = (*FIELDS, "subjects", "prev_hash", "hash")
         run.many(
             f"INSERT INTO audit_log ({', '.join(columns)}) "
             f"VALUES ({', '.join([mark] * len(columns))})",
             rows,
         )
-        if subjects:
-            run.many(
-                f"INSERT INTO audit_subjects (seq, position, subject_id) "
-                f"VALUES ({mark}, {mark}, {mark})",
-                subjects,
-            )
-        for seq_of, listed in many:  # the rows made by the database from one array
-            if self.database.is_sqlite:
-                run.one(
-                    "INSERT INTO audit_subjects (seq, position, subject_id) "
-                    "SELECT ?, key, value FROM json_each(?)",
-                    (seq_of, json.dumps(listed)),
-                )
-            else:
-                run.one(
-                    "INSERT INTO audit_subjects (seq, position, subject_id) "
-                    "SELECT %s, n - 1, s FROM unnest(%s::text[]) WITH ORDINALITY AS t(s, n)",
-                    (seq_of, listed),
-                )
         run.one(f"UPDATE audit_head SET seq = {mark}, hash = {mark} WHERE id = 1", (seq, prev))
         return numbers
 
     def verify(self) -> Verification:
-        """Walk the chain in stored order; the first entry that does not follow. One
-        consistent view of the log and its head, while others append."""
+        """Walk the chain in stored order; the first entry that does not follow. Then
+        the index by subject: it must hold exactly the pairs of the entries it covers.
+        One consistent view of the log, its head and its index, while others append."""
         with self.database.reading(consistent=True) as connection:
+            index = self.index.check(connection)  # first: it covers no entry the log lacks
             head = connection.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)).first()
             prev, expected_seq, position = GENESIS, 1, 0
-            for row, subjects in self._entries(connection):
+            indexed_pairs, digest = 0, 0
+            for row in self._entries(connection):
                 position += 1
                 fields = {name: row[name] for name in FIELDS}
+                subjects = stored_subjects(row["subjects"])
                 problem = None
                 if row["seq"] != expected_seq:
                     problem = f"entry number {row['seq']} where {expected_seq} was due"
                 elif row["prev_hash"] != prev:
                     problem = "does not follow the entry before it (inserted, removed or moved)"
-                elif entry_hash(prev, fields, subjects) != row["hash"]:
+                elif subjects is None or entry_hash(prev, fields, subjects) != row["hash"]:
                     problem = "its contents do not match its hash (edited)"
                 if problem:
                     return Verification(False, position - 1, position, int(row["seq"]), problem)
+                assert subjects is not None
+                if row["seq"] <= index.watermark and subjects:
+                    keys = subject_keys(subjects)
+                    seqs = np.full(len(keys), row["seq"], np.int64)
+                    digest = (digest + pairs_digest(keys, seqs)) % (1 << 64)
+                    indexed_pairs += len(keys)
                 prev, expected_seq = row["hash"], expected_seq + 1
             count = position
         if head is None:
@@ -239,40 +248,47 @@ class AuditLog:
                 if int(head.seq) != count
                 else "the last entry does not match the head record (edited)",
             )
+        index_problem = index.problem
+        if index_problem is None and (index.pairs, index.digest) != (indexed_pairs, digest):
+            index_problem = (
+                f"the index by subject holds {index.pairs:,} pairs where the log's first "
+                f"{index.watermark:,} entries name {indexed_pairs:,}"
+                + (
+                    " (the same number, but not the same pairs)"
+                    if index.pairs == indexed_pairs
+                    else ""
+                )
+            )
+        if index_problem is not None:
+            return Verification(False, count, index_problem=index_problem)
         return Verification(True, count)
 
-    def _entries(self, connection: Connection) -> Iterator[tuple[dict[str, Any], list[str]]]:
-        after = -1
-        while True:
-            rows = connection.execute(
-                select(AUDIT_LOG)
-                .where(AUDIT_LOG.c.seq > after)
-                .order_by(AUDIT_LOG.c.seq)
-                .limit(VERIFY_BATCH)
-            ).all()
-            if not rows:
-                return
-            low, high = rows[0].seq, rows[-1].seq
-            listed: dict[int, list[tuple[int, str]]] = {}
-            for s in connection.execute(
-                select(AUDIT_SUBJECTS).where(AUDIT_SUBJECTS.c.seq.between(low, high))
-            ):
-                listed.setdefault(int(s.seq), []).append((int(s.position), str(s.subject_id)))
-            for row in rows:
-                mapping = dict(row._mapping)
-                yield mapping, [s for _, s in sorted(listed.get(int(row.seq), []))]
-            after = high
+    def _entries(self, connection: Connection) -> Iterator[dict[str, Any]]:
+        result = connection.execution_options(yield_per=VERIFY_BATCH).execute(
+            select(AUDIT_LOG).order_by(AUDIT_LOG.c.seq)
+        )
+        for row in result:
+            yield dict(row._mapping)
 
     def for_subject(self, subject_id: str, limit: int = 1000) -> list[dict[str, Any]]:
         """Who looked at or changed this subject's data, newest first."""
-        with self.database.reading() as connection:
-            rows = connection.execute(
-                select(AUDIT_LOG)
-                .join(AUDIT_SUBJECTS, AUDIT_SUBJECTS.c.seq == AUDIT_LOG.c.seq)
-                .where(AUDIT_SUBJECTS.c.subject_id == subject_id)
-                .order_by(AUDIT_LOG.c.seq.desc())
-                .limit(limit)
-            ).all()
+        needle = quoted(subject_id)
+        columns = [AUDIT_LOG.c[name] for name in FIELDS]
+        found: list[Any] = []
+        with self.database.reading(consistent=True) as connection:
+            candidates = self.index.entries_about(connection, subject_id)
+            for start in range(0, len(candidates), limit):
+                chunk = [int(seq) for seq in candidates[start : start + limit]]
+                found += connection.execute(
+                    select(*columns)
+                    .where(
+                        AUDIT_LOG.c.seq.in_(chunk),
+                        contains(needle, self.database.engine.dialect.name),
+                    )
+                    .order_by(AUDIT_LOG.c.seq.desc())
+                ).all()
+                if len(found) >= limit:
+                    break
         return [
             {
                 "seq": int(row.seq),
@@ -284,69 +300,9 @@ class AuditLog:
                 "outcome": row.outcome,
                 "subjects_in_entry": int(row.subject_count),
             }
-            for row in rows
+            for row in found[:limit]
         ]
 
     def count(self) -> int:
         with self.database.reading() as connection:
             return int(connection.execute(select(func.count()).select_from(AUDIT_LOG)).scalar_one())
-
-
-class AuditWriter:
-    """Appends entries handed in by many threads, each batch in one transaction (a
-    group commit): a request waits for its own entry to be committed, as the log
-    requires, but a busy server pays for one transaction per batch, not per request."""
-
-    def __init__(self, log: AuditLog, max_batch: int = 2_000) -> None:
-        self.log = log
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[AuditEntry, Future[int]] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, entry: AuditEntry) -> Future[int]:
-        """The entry's number, once committed (or the error that kept it out)."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-                self._thread.start()
-        done: Future[int] = Future()
-        self._queue.put((entry, done))
-        return done
-
-    def close(self) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            try:
-                numbers = self.log.append([entry for entry, _ in batch])
-            except Exception as error:  # every waiter still waiting learns it
-                for _, done in batch:
-                    if done.set_running_or_notify_cancel():
-                        done.set_exception(error)
-            else:
-                for (_, done), number in zip(batch, numbers, strict=True):
-                    # a waiter that gave up cancelled its future: the entry stands
-                    if done.set_running_or_notify_cancel():
-                        done.set_result(number)
-            if stop:
-                return

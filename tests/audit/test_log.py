@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from socialcredit.audit import AuditEntry, AuditLog
 from socialcredit.store import Database
-from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG, AUDIT_SUBJECTS
+from socialcredit.store.tables import AUDIT_HEAD, AUDIT_LOG
 
 PERSON = "11010519491231002X"
 
@@ -53,16 +53,13 @@ def test_one_byte_edited_in_any_field_is_found_at_its_position(log: AuditLog, co
 def test_an_edited_subject_is_found(log: AuditLog) -> None:
     with log.database.transaction() as connection:
         connection.execute(
-            update(AUDIT_SUBJECTS)
-            .where(AUDIT_SUBJECTS.c.seq == 4, AUDIT_SUBJECTS.c.position == 1)
-            .values(subject_id="S9")
+            update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 4).values(subjects=f'["{PERSON}","S9"]')
         )
     assert log.verify().position == 4
 
 
 def test_a_removed_entry_is_found(log: AuditLog) -> None:
     with log.database.transaction() as connection:
-        connection.execute(delete(AUDIT_SUBJECTS).where(AUDIT_SUBJECTS.c.seq == 2))
         connection.execute(delete(AUDIT_LOG).where(AUDIT_LOG.c.seq == 2))
     result = log.verify()
     assert not result.ok
@@ -129,10 +126,13 @@ def test_an_entry_about_many_subjects_keeps_them_in_order(log: AuditLog) -> None
     assert log.verify().ok
     assert log.for_subject("S00499")[0]["seq"] == seq
     with log.database.transaction() as connection:
+        stored = connection.execute(
+            select(AUDIT_LOG.c.subjects).where(AUDIT_LOG.c.seq == seq)
+        ).scalar_one()
         connection.execute(
-            update(AUDIT_SUBJECTS)
-            .where(AUDIT_SUBJECTS.c.seq == seq, AUDIT_SUBJECTS.c.position == 250)
-            .values(subject_id="S99999")
+            update(AUDIT_LOG)
+            .where(AUDIT_LOG.c.seq == seq)
+            .values(subjects=stored.replace('"S00250"', '"S99999"'))
         )
     assert log.verify().position == 7
 
@@ -148,3 +148,15 @@ def test_a_waiter_that_gave_up_does_not_stop_the_writer(log: AuditLog) -> None:
     assert second.result(timeout=10) > 0
     writer.close()
     assert log.verify().ok
+
+
+def test_a_store_made_by_an_earlier_version_is_refused_with_a_reason(tmp_path: Path) -> None:
+    import sqlite3
+
+    from socialcredit.store.database import OutdatedStoreError
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # the audit log before subjects were stored with it
+        old.execute("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at TEXT, actor TEXT)")
+    with pytest.raises(OutdatedStoreError, match=r"audit_log has no column .*subjects"):
+        Database(f"sqlite:///{path}")
