@@ -88,3 +88,80 @@ def test_bad_list_cursor_and_limit(api: Api, scored: Scored) -> None:
     assert "earlier snapshot" in stale.json()["error"]["message"]
     assert api.client.get("/api/v1/lists/discredited?cursor=%%%").status_code == 422
     assert api.client.get("/api/v1/lists/discredited?limit=1000").status_code == 422
+
+
+def test_organisation_records_are_the_public_records_an_explanation_counts(
+    scored: Scored,
+) -> None:
+    """Every organisation with a published record, once, with exactly the records of a
+    public type that its explanation (read straight from the ledger) counts; persons
+    never appear."""
+    from socialcredit.scoring.explain import explain
+    from socialcredit.scoring.policy_tables import compile_policy
+
+    snapshot = scored.snapshot
+    ledger, catalog = Ledger.open(scored.data), load_catalog(shipped_policy_dir())
+    tables = compile_policy(catalog)
+    as_of = dt.date.fromisoformat(snapshot.metadata["as_of"])
+    assert disclosure.ORGANISATION_RECORDS in disclosure.public_lists(snapshot, catalog)
+    seen, cursor = [], None
+    while True:
+        page = disclosure.page(
+            ledger, catalog, snapshot, disclosure.ORGANISATION_RECORDS, cursor, 40, as_of
+        )
+        seen += page["entries"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) >= 10, "the generator's organisations have public records in force"
+    assert {entry["kind"] for entry in seen} == {"organisation"}
+    shown = {entry["subject_id"]: entry for entry in seen}
+    assert len(shown) == len(seen)
+    table = snapshot.subject_table(["subject_id", "kind", "region"])
+    organisations = [
+        (s, r)
+        for s, k, r in zip(*(table.column(i).to_pylist() for i in range(3)), strict=True)
+        if k == "organisation"
+    ]
+    unpublished = [(s, r) for s, r in organisations if s not in shown][:25]
+    for subject_id, region in [(s, shown[s]["region"]) for s in list(shown)[:25]] + unpublished:
+        rules = catalog.effective(region).record_types
+        explained = explain(ledger, tables, snapshot, subject_id)
+        expected = {
+            r["record_id"]
+            for r in explained["counted"]
+            + [r for r in explained["not_counted"] if r["status"] == "under_objection"]
+            if rules[r["record_type"]].public
+        }
+        got = {r["record_id"] for r in shown.get(subject_id, {"records": []})["records"]}
+        assert got == expected, subject_id
+        for record in shown.get(subject_id, {"records": []})["records"]:
+            assert record["published_until"] >= as_of.isoformat()
+            assert record["under_objection"] is False  # no casework yet
+
+
+def test_organisation_records_leave_out_what_stopped_being_published(scored: Scored) -> None:
+    snapshot = scored.snapshot
+    ledger, catalog = Ledger.open(scored.data), load_catalog(shipped_policy_dir())
+    as_of = dt.date.fromisoformat(snapshot.metadata["as_of"])
+    name = disclosure.ORGANISATION_RECORDS
+    first = disclosure.page(ledger, catalog, snapshot, name, None, 100, as_of)
+    ends = sorted(r["published_until"] for e in first["entries"] for r in e["records"])
+    later = dt.date.fromisoformat(ends[0]) + dt.timedelta(days=1)
+    again = disclosure.page(ledger, catalog, snapshot, name, None, 100, later)
+    remaining = [r for e in again["entries"] for r in e["records"]]
+    assert len(remaining) < len(ends)
+    assert all(r["published_until"] >= later.isoformat() for r in remaining)
+
+
+def test_the_api_serves_organisation_records_unmasked(api: Api) -> None:
+    page = api.client.get("/api/v1/lists/organisation_records?limit=5").json()
+    assert page["list"] == "organisation_records"
+    assert 0 < len(page["entries"]) <= 5
+    for entry in page["entries"]:
+        assert entry["kind"] == "organisation"
+        assert "*" not in entry["subject_id"]
+        assert entry["records"]
+    missing = api.client.get("/api/v1/lists/nonsense")
+    assert missing.status_code == 404
+    assert "organisation_records" in missing.json()["error"]["message"]

@@ -1,11 +1,14 @@
-"""Public disclosure of a snapshot's public lists (the discredited list, the red list):
-who is on them, with the records behind a listing, a page at a time.
+"""Public disclosure, a page at a time: a snapshot's public lists (the discredited
+list, the red list), who is on them with the records behind each listing; and
+``organisation_records``, organisations with their published records.
 
 What is shown: only lists the policy marks public, and of the records behind a listing
 only those of a type the policy marks public; they are in force on the snapshot's date
 (the engine lists a subject only on records in force), so within their publication
-period. Persons appear with a masked ID (the first 6 and last 4 characters) and a
-masked name (the first character); organisations' codes and names are public.
+period, and any whose period has ended since are left out. Persons appear only on
+lists, with a masked ID (the first 6 and last 4 characters) and a masked name (the
+first character); organisations' codes and names are public. An organisation's record
+under objection is shown as such.
 
 The page's details (record type, date, authority, decision reference, names) are read
 from the ledger files of the snapshot's ledger version, filtered by ID (Parquet
@@ -32,6 +35,8 @@ from socialcredit.scoring.policy_tables import KINDS, add_months
 from socialcredit.scoring.snapshots import Snapshot
 
 PAGE_LIMIT = 100
+#: the pseudo-list of organisations' published records
+ORGANISATION_RECORDS = "organisation_records"
 
 
 def mask_id(subject_id: str) -> str:
@@ -70,7 +75,8 @@ class Cursor:
 def public_lists(snapshot: Snapshot, catalog: PolicyCatalog) -> list[str]:
     names: list[str] = snapshot.metadata["list_names"]
     rules = catalog.effective().lists
-    return [name for name in names if name in rules and rules[name].public]
+    public = [name for name in names if name in rules and rules[name].public]
+    return public + ([ORGANISATION_RECORDS] if snapshot.publishes_records else [])
 
 
 def page(
@@ -94,9 +100,14 @@ def page(
     if not 1 <= limit <= PAGE_LIMIT:
         raise UnprocessableError(f"limit: between 1 and {PAGE_LIMIT}")
     start = Cursor.decode(cursor, snapshot).offset if cursor else 0
-    rows = snapshot.rows_on(list_name)
-    chosen = rows[start : start + limit]
-    behind = _records_behind(snapshot, list_name, chosen)
+    if list_name == ORGANISATION_RECORDS:
+        rows = snapshot.published_rows()
+        chosen = rows[start : start + limit]
+        behind = {int(row): snapshot.published_records(int(row)) for row in chosen.tolist()}
+    else:
+        rows = snapshot.rows_on(list_name)
+        chosen = rows[start : start + limit]
+        behind = _records_behind(snapshot, list_name, chosen)
     from socialcredit.ledger.ingest import CHINA_TIME
 
     day = today or dt.datetime.now(CHINA_TIME).date()
@@ -117,11 +128,14 @@ def page(
 
 def _records_behind(
     snapshot: Snapshot, list_name: str, rows: npt.NDArray[np.int64]
-) -> dict[int, list[str]]:
-    """For each row, the records behind its place on ``list_name``."""
+) -> dict[int, list[tuple[str, bool]]]:
+    """For each row, the records behind its place on ``list_name`` (none is under
+    objection: a record under objection lists no one)."""
     return {
         int(row): [
-            record for name, record in snapshot.listed_records(int(row)) if name == list_name
+            (record, False)
+            for name, record in snapshot.listed_records(int(row))
+            if name == list_name
         ]
         for row in rows.tolist()
     }
@@ -133,12 +147,12 @@ def _entries(
     snapshot: Snapshot,
     rows: npt.NDArray[np.int64],
     subject_ids: list[str],
-    behind: dict[int, list[str]],
+    behind: dict[int, list[tuple[str, bool]]],
     today: dt.date,
 ) -> list[dict[str, Any]]:
     moment = dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"])
     names = _names(ledger, moment, subject_ids)
-    record_ids = [r for row in rows.tolist() for r in behind.get(int(row), [])]
+    record_ids = [r for row in rows.tolist() for r, _ in behind.get(int(row), [])]
     details = _record_details(ledger, moment, record_ids)
     policies: dict[str, Any] = {}
     entries = []
@@ -151,7 +165,7 @@ def _entries(
             policies[region] = catalog.effective(region)
         types = policies[region].record_types
         records = []
-        for record_id in behind.get(int(row), []):
+        for record_id, objected in behind.get(int(row), []):
             detail = details.get(record_id)
             if detail is None:
                 continue
@@ -171,6 +185,7 @@ def _entries(
                     "authority": detail["authority"],
                     "decision_ref": detail["decision_ref"],
                     "published_until": until.isoformat(),
+                    "under_objection": objected,
                 }
             )
         if behind.get(int(row)) and not records:

@@ -154,6 +154,26 @@ def listed_by(
     return view.records.subject[positions], result.behind[positions], positions
 
 
+def published_by(view: LedgerView, result: ScoreResult) -> npt.NDArray[np.int64]:
+    """The positions of organisations' published records: of a type the subject's
+    policy marks public, in force on the as-of date (counted, or frozen while under
+    objection). Persons' records are published only behind a public list, masked."""
+    public_somewhere = np.asarray(result.tables.public.any(axis=0), np.bool_)
+    records = view.records
+    live = (result.status == STATUS_CODES.index("counted")) | (
+        result.status == STATUS_CODES.index("under_objection")
+    )
+    candidates = np.flatnonzero(live & (records.type_code >= 0))
+    candidates = candidates[public_somewhere[records.type_code[candidates]]]
+    subject = records.subject[candidates]
+    subjects = view.subjects
+    organisation = subjects.kind[subject] == KINDS.index("organisation")
+    candidates, subject = candidates[organisation], subject[organisation]
+    public = result.tables.public[subjects.variant[subject], records.type_code[candidates]]
+    positions: npt.NDArray[np.int64] = candidates[public].astype(np.int64)
+    return positions
+
+
 def decision_for(
     tables: PolicyTables, variant: int, kind: int, grade: int, lists: int, measure: str
 ) -> Decision:

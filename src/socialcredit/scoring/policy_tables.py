@@ -109,6 +109,15 @@ class PolicyTables:
                 bits |= 1 << bit
         return bits
 
+    @cached_property
+    def public(self) -> npt.NDArray[np.bool_]:
+        """``[variant, type]``: records of the type are published (public disclosure)."""
+        out = np.zeros(self.months.shape, np.bool_)
+        for v, variant in enumerate(self.variants):
+            for key, rule in variant.record_types.items():
+                out[v, self.type_keys.index(key)] = rule.public
+        return out
+
     def type_code(self, key: str) -> int:
         return self.type_keys.index(key)
 

@@ -23,6 +23,7 @@ from socialcredit.scoring.snapshot_files import (
     write_arrays,
     write_decisions,
     write_listed,
+    write_published,
     write_subject_table,
 )
 from socialcredit.scoring.snapshots import Snapshot, SnapshotStore, write_metadata
@@ -120,6 +121,7 @@ def run_scoring(
         with ThreadPoolExecutor(max_workers=1) as background:  # arrays: mostly disk time
             arrays = background.submit(write_arrays, building / "arrays", view, result)
             write_listed(building / "listed.parquet", view, result)
+            write_published(building / "published.parquet", view, result)
             write_decisions(building / "decisions.json", result)
             arrays.result()
         timer.lap("arrays")

@@ -6,6 +6,8 @@ SNAPSHOT/subjects/part-NNN.parquet   one row per subject, in the subjects' row o
 SNAPSHOT/arrays/*.npy       the same rows as memory-mappable arrays, for look-ups
 SNAPSHOT/ranks/             counting tables: any subject's ranks in constant time
 SNAPSHOT/listed.parquet     subject_id, list, record_id of each record behind a list
+SNAPSHOT/published.parquet  row, subject_id, record_id, under_objection: organisations'
+                            published records (public disclosure)
 SNAPSHOT/metadata.json      written last (see socialcredit.scoring.snapshots)
 ```
 The Parquet files hold nothing that varies between two runs on the same inputs (no
@@ -28,7 +30,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from socialcredit.scoring.decode import take_strings
-from socialcredit.scoring.engine import ScoreResult, combo_shape, listed_by
+from socialcredit.scoring.engine import (
+    STATUS_CODES,
+    ScoreResult,
+    combo_shape,
+    listed_by,
+    published_by,
+)
 from socialcredit.scoring.ledger_view import LedgerView
 from socialcredit.scoring.policy_tables import KINDS
 from socialcredit.scoring.ranking import LEVELS, RankTables
@@ -244,6 +252,24 @@ def write_listed(path: Path, view: LedgerView, result: ScoreResult) -> None:
                 pa.array(code), pa.array(result.tables.list_names, pa.string())
             ),
             "record_id": pa.array(view.records.ids.take(position), pa.string()),
+        }
+    )
+    pq.write_table(table, path, compression="zstd")
+
+
+def write_published(path: Path, view: LedgerView, result: ScoreResult) -> None:
+    """Organisations' published records (:func:`published_by`), by subject row."""
+    positions = published_by(view, result)
+    row = view.records.subject[positions].astype(np.int64)
+    order = np.lexsort((positions, row))
+    row, positions = row[order], positions[order]
+    objected = result.status[positions] == STATUS_CODES.index("under_objection")
+    table = pa.table(
+        {
+            "row": pa.array(row),
+            "subject_id": take_strings(view.subjects.subject_id, row),
+            "record_id": pa.array(view.records.ids.take(positions), pa.string()),
+            "under_objection": pa.array(objected),
         }
     )
     pq.write_table(table, path, compression="zstd")

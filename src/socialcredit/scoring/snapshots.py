@@ -255,6 +255,8 @@ class Snapshot:
         if table_rows != rows:
             raise SnapshotError(f"{self.id}: the subject table holds {table_rows} rows, not {rows}")
         pq.ParquetFile(self.path / "listed.parquet")
+        if self.publishes_records:
+            pq.ParquetFile(self.path / "published.parquet")
         self.ranks.lookup_one(int(self.metadata["scale"]["base"]), 110101, 0)
 
     def table_files(self) -> list[Path]:
@@ -283,6 +285,43 @@ class Snapshot:
             bit = np.uint8(1 << self.metadata["list_names"].index(list_name))
             found = self._rows_on[list_name] = np.flatnonzero(self.array("lists") & bit)
         return found
+
+    @property
+    def publishes_records(self) -> bool:
+        """Whether the snapshot holds organisations' published records (snapshots made
+        before they were written do not)."""
+        return (self.path / "published.parquet").is_file()
+
+    def published_rows(self) -> npt.NDArray[np.int64]:
+        """The rows of the organisations with published records, ascending."""
+        return self._published[0]
+
+    def published_records(self, row: int) -> list[tuple[str, bool]]:
+        """(record_id, under objection) of an organisation's published records."""
+        _, rows, table = self._published
+        low, high = (int(i) for i in np.searchsorted(rows, [row, row + 1]))
+        part = table.slice(low, high - low)
+        return list(
+            zip(
+                (str(r) for r in part.column("record_id").to_pylist()),
+                (bool(o) for o in part.column("under_objection").to_pylist()),
+                strict=True,
+            )
+        )
+
+    @cached_property
+    def _published(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pa.Table]:
+        """published.parquet in memory: its distinct rows, its row of each record, and
+        its records (kept as Arrow, not Python strings); empty when absent."""
+        if not self.publishes_records:
+            empty = np.empty(0, np.int64)
+            schema = pa.schema([("record_id", pa.string()), ("under_objection", pa.bool_())])
+            return empty, empty, schema.empty_table()
+        table = pq.read_table(
+            self.path / "published.parquet", columns=["row", "record_id", "under_objection"]
+        )
+        rows = table.column("row").to_numpy().astype(np.int64)
+        return np.unique(rows), rows, table.drop_columns(["row"])
 
     @cached_property
     def _listed(self) -> tuple[npt.NDArray[np.int64], list[str], list[str]]:

@@ -269,6 +269,9 @@ class PublicRecord(BaseModel):
     authority: str | None
     decision_ref: str | None
     published_until: str
+    under_objection: bool = Field(
+        description="An objection to it is open: its effect is frozen until decided."
+    )
 
 
 class ListEntry(BaseModel):
@@ -302,6 +305,7 @@ class ListPage(BaseModel):
                                 "authority": "东城区人民法院",
                                 "decision_ref": "(2026)京0101执123号",
                                 "published_until": "2028-02-29",
+                                "under_objection": False,
                             }
                         ],
                     }

@@ -17,13 +17,23 @@ router = APIRouter(prefix="/api/v1/lists", tags=["public lists"])
     "/{list_name}",
     operation_id="get_public_list",
     summary="A page of a public list: masked persons, organisations, the records behind",
+    description=(
+        "The policy's public lists (e.g. `discredited`), and `organisation_records`: "
+        "organisations with their published records. Only records of a type the policy "
+        "marks public and still within their publication period are shown."
+    ),
     response_model=ListPage,
     responses=error_responses(404, 422, 429, 503),
 )
 def get_public_list(
     list_name: Annotated[
         str,
-        Path(min_length=1, max_length=64, description="A public list.", examples=["discredited"]),
+        Path(
+            min_length=1,
+            max_length=64,
+            description="A public list, or `organisation_records`.",
+            examples=["discredited"],
+        ),
     ],
     request: Request,
     snapshot: SnapshotDep,
