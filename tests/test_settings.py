@@ -65,6 +65,19 @@ def test_production_refuses_the_development_secret(monkeypatch: pytest.MonkeyPat
     assert load_settings().environment == "development"  # the built-in secret is allowed
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7", "::", "api.example.org"])
+def test_development_serves_the_built_in_secret_on_loopback_only(
+    host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOCIALCREDIT_SECRET_KEY", raising=False)
+    with pytest.raises(ValidationError, match=r"host: .* reachable from other machines"):
+        load_settings(host=host)
+    for loopback in ("127.0.0.1", "::1", "localhost"):
+        assert load_settings(host=loopback).host == loopback
+    monkeypatch.setenv("SOCIALCREDIT_SECRET_KEY", "y" * 40)
+    assert load_settings(host=host).host == host  # a secret of one's own: allowed
+
+
 def test_database_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:
     url = load_settings(data=tmp_path).effective_database_url()
     assert url == f"sqlite:///{tmp_path.resolve() / 'socialcredit.db'}"

@@ -6,6 +6,7 @@ import time, and refuse unsafe or unusable values up front.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,13 +100,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
         if self.environment != "development":
-            secret = self.secret_key.get_secret_value()
             if secret == DEVELOPMENT_SECRET or len(secret) < 32:
                 raise ValueError(
                     "secret_key: set SOCIALCREDIT_SECRET_KEY to a random value of 32 or more "
                     "characters; the built-in development secret is refused in production"
                 )
+        elif secret == DEVELOPMENT_SECRET and not _is_loopback(self.host):
+            # the default environment must not expose a server whose secret is public
+            raise ValueError(
+                f"host: {self.host} is reachable from other machines, and the built-in "
+                "development secret is in use; set SOCIALCREDIT_SECRET_KEY (and "
+                "SOCIALCREDIT_ENVIRONMENT=production), or serve on 127.0.0.1"
+            )
         return self
 
     def effective_database_url(self) -> str:
@@ -115,6 +123,15 @@ class Settings(BaseSettings):
         from socialcredit.policy.loader import shipped_policy_dir
 
         return self.policy_dir or shipped_policy_dir()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

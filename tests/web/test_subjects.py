@@ -80,3 +80,16 @@ def test_the_access_log_answers_who_looked_at_my_data(api: Api, people: dict[str
     theirs = api.services.audit.for_subject(people["ordinary"])
     assert {e["action"] for e in theirs} == {"check:transport.flight"}
     assert api.services.audit.verify().ok
+
+
+def test_a_subject_does_not_see_the_addresses_of_the_public(
+    api: Api, people: dict[str, str]
+) -> None:
+    me = people["discredited"]
+    reader = "ip:203.0.113.9"  # a member of the public who read a list page naming me
+    api.services.record_as(reader, "public", "disclosure", "read:list:discredited", "ok", me)
+    mine = api.client.get(f"/api/v1/subjects/{me}/access-log", headers=api.key("subject", me))
+    public = [e for e in mine.json()["entries"] if e["role"] == "public"]
+    assert [e["actor"] for e in public] == ["public"]
+    audited = api.client.get(f"/api/v1/subjects/{me}/access-log", headers=api.key("auditor"))
+    assert reader in [e["actor"] for e in audited.json()["entries"]]

@@ -23,6 +23,7 @@ from socialcredit.scoring.engine_kernels import (
     NOT_IN_POLICY,
     cluster_kernel,
     parallel_for,
+    published_kernel,
     score_kernel,
 )
 from socialcredit.scoring.ledger_view import LedgerView
@@ -158,19 +159,19 @@ def published_by(view: LedgerView, result: ScoreResult) -> npt.NDArray[np.int64]
     """The positions of organisations' published records: of a type the subject's
     policy marks public, in force on the as-of date (counted, or frozen while under
     objection). Persons' records are published only behind a public list, masked."""
-    public_somewhere = np.asarray(result.tables.public.any(axis=0), np.bool_)
-    records = view.records
-    live = (result.status == STATUS_CODES.index("counted")) | (
-        result.status == STATUS_CODES.index("under_objection")
+    subjects, tables = view.subjects, result.tables
+    organisation = KINDS.index("organisation")
+    applies = (tables.kinds & np.uint8(1 << organisation)) != 0
+    positions: npt.NDArray[np.int64] = published_kernel()(
+        result.status,
+        view.records.type_code,
+        view.records.subject,
+        subjects.kind,
+        subjects.variant,
+        tables.public,
+        np.asarray((tables.public & applies).any(axis=0), np.bool_),
+        np.uint8(organisation),
     )
-    candidates = np.flatnonzero(live & (records.type_code >= 0))
-    candidates = candidates[public_somewhere[records.type_code[candidates]]]
-    subject = records.subject[candidates]
-    subjects = view.subjects
-    organisation = subjects.kind[subject] == KINDS.index("organisation")
-    candidates, subject = candidates[organisation], subject[organisation]
-    public = result.tables.public[subjects.variant[subject], records.type_code[candidates]]
-    positions: npt.NDArray[np.int64] = candidates[public].astype(np.int64)
     return positions
 
 

@@ -252,3 +252,45 @@ def score_kernel(parallel: bool) -> Kernel:
                 counted[s] = n_counted
 
     return score_subjects
+
+
+@cache
+def published_kernel() -> Kernel:
+    import numba
+
+    @numba.njit(nogil=True, cache=True)
+    def published(
+        status: npt.NDArray[np.uint8],
+        rec_type: npt.NDArray[np.int16],
+        subject: npt.NDArray[np.int32],
+        kind: npt.NDArray[np.uint8],
+        variant: npt.NDArray[np.int16],
+        public: npt.NDArray[np.bool_],
+        candidate: npt.NDArray[np.bool_],
+        published_kind: np.uint8,
+    ) -> npt.NDArray[np.int64]:
+        """Positions, ascending, of the records in force (counted or under objection)
+        of subjects of ``published_kind`` whose type ``public[variant, type]`` marks
+        public. ``candidate[type]``: public for that kind somewhere, checked first, so
+        the subject's kind and variant are read only for those (a record counts only
+        for a kind its type applies to). Two passes, no temporary arrays."""
+        found = 0
+        for pass_ in range(2):
+            out = np.empty(found if pass_ else 0, np.int64)
+            found = 0
+            for i in range(status.shape[0]):
+                t = rec_type[i]
+                if t < 0 or not candidate[t]:
+                    continue
+                st = status[i]
+                if st != COUNTED and st != UNDER_OBJECTION:
+                    continue
+                s = subject[i]
+                if s < 0 or kind[s] != published_kind or not public[variant[s], t]:
+                    continue
+                if pass_:
+                    out[found] = i
+                found += 1
+        return out
+
+    return published

@@ -89,7 +89,10 @@ async def get_subject_access_log(
 ) -> dict[str, Any]:
     def answer() -> dict[str, Any]:
         key.require_access_log(subject_id)
-        return {"subject_id": subject_id, "entries": services.audit.for_subject(subject_id)}
+        entries = services.audit.for_subject(subject_id)
+        if key.role == "subject":  # members of the public are logged by address: not theirs
+            entries = [{**e, "actor": "public"} if e["role"] == "public" else e for e in entries]
+        return {"subject_id": subject_id, "entries": entries}
 
     return await services.audited(
         key, _why(key, purpose), "read:access-log", [subject_id], answer, in_thread=True
