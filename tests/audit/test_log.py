@@ -160,3 +160,35 @@ def test_a_store_made_by_an_earlier_version_is_refused_with_a_reason(tmp_path: P
         old.execute("CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at TEXT, actor TEXT)")
     with pytest.raises(OutdatedStoreError, match=r"audit_log has no column .*subjects"):
         Database(f"sqlite:///{path}")
+
+
+def test_a_log_rewritten_whole_is_found_through_its_anchor(log: AuditLog) -> None:
+    """Someone with the store rewrites the chain from the start, consistently: it still
+    follows itself, but not the head recorded elsewhere before."""
+    anchor = log.head()
+    assert anchor is not None
+    assert anchor[0] == 6
+    assert log.verify([anchor]).ok
+    with log.database.transaction() as connection:
+        connection.execute(delete(AUDIT_LOG))
+        connection.execute(delete(AUDIT_HEAD))
+    # entry 3 left out, the rest chained anew up to the same number
+    log.append([entry(n, PERSON, f"S{n}") for n in (1, 2, 4, 5)] + [entry(6), entry(7)])
+    assert log.verify().ok  # a consistent chain on its own
+    result = log.verify([anchor])
+    assert not result.ok
+    assert (result.position, result.seq) == (6, 6)
+    assert "anchored" in (result.problem or "")
+    cut = log.verify([(99, anchor[1])])
+    assert not cut.ok
+    assert "before anchored entry 99" in (cut.problem or "")
+
+
+def test_subjects_spelt_otherwise_are_an_edit(log: AuditLog) -> None:
+    """The same list in other JSON (escaped digits) hashes alike but hides the entry
+    from a text search: verify refuses it."""
+    escaped = '["\\u0031' + PERSON[1:] + '","S4"]'
+    with log.database.transaction() as connection:
+        connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 4).values(subjects=escaped))
+    result = log.verify()
+    assert (result.ok, result.position) == (False, 4)

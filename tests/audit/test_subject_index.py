@@ -122,7 +122,9 @@ def test_a_run_cut_short_is_ignored_then_collected(tmp_path: Path) -> None:
     log.index.maintain()
     with log.index.store.transaction() as connection:  # as a crash mid-write leaves it
         connection.execute(
-            insert(AUDIT_INDEX_RUNS).values(run=99, first_seq=1, last_seq=1, pairs=1, live=False)
+            insert(AUDIT_INDEX_RUNS).values(
+                run=99, first_seq=1, last_seq=1, last_hash="x", pairs=1, live=False
+            )
         )
         key = int(subject_keys(["A"])[0])
         connection.execute(
@@ -152,6 +154,7 @@ def test_a_damaged_index_is_found_by_verify_and_rebuilt(
     log.append([entry(n, [f"S{n % 7}", f"S{n % 5}"]) for n in range(3000)])
     log.index.maintain()
     pages = AUDIT_INDEX_PAGES
+    newest = live_runs(log)[-1].last_hash
     with log.index.store.transaction() as connection:
         if damage == "page removed":
             connection.execute(delete(pages).where(pages.c.page == 0))
@@ -167,7 +170,9 @@ def test_a_damaged_index_is_found_by_verify_and_rebuilt(
         else:
             connection.execute(update(AUDIT_INDEX_RUNS).values(live=False))
             connection.execute(
-                insert(AUDIT_INDEX_RUNS).values(first_seq=1, last_seq=3000, pairs=0, live=True)
+                insert(AUDIT_INDEX_RUNS).values(
+                    first_seq=1, last_seq=3000, last_hash=newest, pairs=0, live=True
+                )
             )
     result = log.verify()
     assert not result.ok
@@ -204,7 +209,7 @@ def test_a_command_indexes_its_own_appends_once_the_tail_is_long(
 def test_the_maintainer_keeps_up(tmp_path: Path) -> None:
     log = make_log(tmp_path)
     maintainer = IndexMaintainer(log.database, interval=0.05)
-    assert maintainer.in_process
+    assert maintainer.shareable
     maintainer.start()
     try:
         log.append([entry(1, ["A"]), entry(2, ["B"])])
@@ -235,3 +240,88 @@ def test_an_entry_whose_subjects_cannot_be_read_does_not_stop_the_index(
     assert [e["seq"] for e in log.for_subject("A")] == [3, 1]
     result = log.verify()
     assert (result.ok, result.position) == (False, 2)
+
+
+def test_an_index_left_beside_another_log_is_not_used_then_remade(tmp_path: Path) -> None:
+    """The store moved aside (or a backup restored) and the index file left: look-ups
+    scan this log instead, verify says so, and the next maintenance remakes it."""
+    first = make_log(tmp_path)
+    first.append([entry(1, ["P"]), entry(2, ["P"])])
+    first.index.maintain()
+    first.database.dispose()
+    (tmp_path / "audit.db").rename(tmp_path / "aside.db")
+    for leftover in tmp_path.glob("audit.db-*"):
+        leftover.unlink()  # SQLite's own files go with the store
+    second = make_log(tmp_path)  # a new store, beside the old index
+    second.append([entry(1, ["Q"]), entry(2, ["Q"]), entry(3, ["P"])])
+    assert [e["seq"] for e in second.for_subject("Q")] == [2, 1]
+    assert [e["seq"] for e in second.for_subject("P")] == [3]
+    result = second.verify()
+    assert not result.ok
+    assert "another log" in (result.index_problem or "")
+    second.index.maintain()
+    assert second.verify().ok
+    assert [run.last_seq for run in live_runs(second)] == [3]
+    assert [e["seq"] for e in second.for_subject("Q")] == [2, 1]
+
+
+def test_the_tail_is_not_fooled_by_an_id_holding_quotes(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    log.append([entry(1, ['X","P']), entry(2, ["P"])])
+    assert [e["seq"] for e in log.for_subject("P")] == [2]  # in the tail
+    log.index.maintain()
+    assert [e["seq"] for e in log.for_subject("P")] == [2]  # indexed
+    assert [e["seq"] for e in log.for_subject('X","P')] == [1]
+
+
+@pytest.mark.usefixtures("small_runs")
+def test_runs_as_large_as_a_build_are_merged_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to a merged run of exactly FINAL_RUN_PAIRS."""
+    monkeypatch.setattr(
+        subject_index, "FINAL_RUN_PAIRS", subject_index.FANOUT * subject_index.BUILD_PAIRS
+    )
+    log = make_log(tmp_path)
+    for n in range(subject_index.FANOUT):
+        log.append([entry(n, [f"S{i}" for i in range(subject_index.BUILD_PAIRS)])])
+        log.index.maintain()
+    runs = live_runs(log)
+    assert len(runs) == 1
+    assert runs[0].pairs == subject_index.FANOUT * subject_index.BUILD_PAIRS
+    assert len(log.for_subject("S7")) == subject_index.FANOUT
+
+
+def test_a_maintainer_that_ends_is_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcredit.audit import maintainer as module
+
+    monkeypatch.setattr(module, "RESTART_SECONDS", 0.05)
+    log = make_log(tmp_path)
+    maintainer = IndexMaintainer(log.database, interval=0.05)
+    maintainer.start()
+    try:
+        first = maintainer._process
+        assert first is not None
+        first.kill()
+        first.wait()
+        deadline = time.monotonic() + 30
+        while maintainer.restarts == 0:
+            assert time.monotonic() < deadline, "the maintainer was not started again"
+            time.sleep(0.05)
+        log.append([entry(1, ["A"])])
+        while subject_index.SubjectIndex.watermark(live_runs(log)) < 1:
+            assert time.monotonic() < deadline, "the new maintainer does not index"
+            time.sleep(0.05)
+    finally:
+        maintainer.stop()
+    assert maintainer._process is None
+
+
+def test_an_in_memory_store_starts_no_maintainer() -> None:
+    maintainer = IndexMaintainer(Database("sqlite://"))
+    assert not maintainer.shareable
+    maintainer.start()
+    assert maintainer._process is None
+    maintainer.stop()

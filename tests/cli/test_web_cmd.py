@@ -70,6 +70,18 @@ def test_audit_verify_and_show(runner: CliRunner, tmp_path: Path) -> None:
     assert verified["ok"]
     assert verified["entries"] == 2
     assert verified["index_problem"] is None
+    code, head, _ = _invoke(runner, data, "audit", "head")
+    assert code == 0
+    assert head["seq"] == 2
+    code, verified, _ = _invoke(runner, data, "audit", "verify", "--anchor", head["anchor"])
+    assert (code, verified["ok"]) == (0, True)
+    wrong = f"2:{'0' * 64}"
+    code, verified, _ = _invoke(runner, data, "audit", "verify", "--anchor", wrong)
+    assert code == 1
+    assert "anchored" in verified["problem"]
+    code, _, error = _invoke(runner, data, "audit", "verify", "--anchor", "two:abc")
+    assert code == 2
+    assert "SEQ:HASH" in error
     with database.transaction() as connection:
         connection.execute(update(AUDIT_LOG).where(AUDIT_LOG.c.seq == 1).values(outcome="allowed"))
     code, verified, _ = _invoke(runner, data, "audit", "verify")

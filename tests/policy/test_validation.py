@@ -300,3 +300,11 @@ def test_a_scale_beyond_16_bit_scores_is_refused(tmp_path: Path) -> None:
     policy = national_policy(scale={"base": 35000, "floor": 0, "ceiling": 40000})
     problems = _problems(tmp_path, policy)
     assert any(p.key == "scale.ceiling" and "32767" in p.message for p in problems), problems
+
+
+def test_a_list_may_not_take_the_name_public_disclosure_uses(tmp_path: Path) -> None:
+    policy = national_policy()
+    policy["lists"]["organisation_records"] = dict(policy["lists"]["discredited"])
+    problems = _problems(tmp_path, policy)
+    assert [p.key for p in problems] == ["lists.organisation_records"]
+    assert "reserved" in problems[0].message

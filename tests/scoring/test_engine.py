@@ -208,3 +208,26 @@ def test_casework_repairs_and_objections_end_or_freeze_a_records_effect(
     shown_borrower = explain(ledger, tables, snapshot, borrower, casework)
     assert [r["status"] for r in shown_debtor["not_counted"]] == ["repaired"]
     assert [r["reason"] for r in shown_borrower["not_counted"]] == ["under objection"]
+
+
+def test_organisations_published_records_are_those_in_force_of_public_types(
+    book: LedgerBook,
+) -> None:
+    """In force and of a public type, for organisations only; one under objection is
+    published (marked) only within its dates, like any other."""
+    firm, other, person = book.organisation(), book.organisation(), book.person()
+    shown_ = book.record(firm, "environment.illegal_discharge", "2026-03-01")
+    objected = book.record(firm, "market.false_advertising", "2026-04-01")
+    stale_objected = book.record(firm, "tax.evasion", "2022-01-01")  # 36 months: expired
+    future = book.record(other, "market.false_advertising", "2026-08-01")  # after as-of
+    book.record(other, "utilities.arrears", "2026-05-01", amount=100)  # not public
+    book.record(person, "court.judgment_default", "2026-03-01")  # public, but a person
+    casework = FakeCasework(objected_ids=(objected, stale_objected, future))
+    snapshot = book.score(AS_OF, casework=casework)
+    rows = snapshot.published_rows()
+    published = {
+        record: objection for row in rows.tolist() for record, objection in
+        snapshot.published_records(int(row))
+    }  # fmt: skip
+    assert published == {shown_: False, objected: True}
+    assert len(rows) == 1

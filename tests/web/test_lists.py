@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from socialcredit.ledger import Ledger
 from socialcredit.ledger.ingest import CHINA_TIME
@@ -165,3 +167,24 @@ def test_the_api_serves_organisation_records_unmasked(api: Api) -> None:
     missing = api.client.get("/api/v1/lists/nonsense")
     assert missing.status_code == 404
     assert "organisation_records" in missing.json()["error"]["message"]
+
+
+def test_a_snapshot_made_before_published_records_has_no_such_list(
+    scored: Scored, tmp_path: Path
+) -> None:
+    from socialcredit.errors import NotFoundError
+    from socialcredit.scoring.snapshots import SnapshotStore
+
+    data = scored.copy_to(tmp_path / "data")
+    store = SnapshotStore.of(data)
+    snapshot_id = store.current_id()
+    assert snapshot_id is not None
+    (store.open(snapshot_id).path / "published.parquet").unlink()
+    older = store.open(snapshot_id)
+    older.check()  # still a sound snapshot
+    catalog = load_catalog(shipped_policy_dir())
+    assert disclosure.ORGANISATION_RECORDS not in disclosure.public_lists(older, catalog)
+    with pytest.raises(NotFoundError, match="organisation_records"):
+        disclosure.page(
+            Ledger.open(data), catalog, older, disclosure.ORGANISATION_RECORDS, None, 10
+        )

@@ -82,6 +82,12 @@ class AuditEntry:
 FIELDS = tuple(AuditEntry("", "", "", "", "").fields(0))
 
 
+def as_stored(subjects: Sequence[str]) -> str:
+    """An entry's subjects as stored: compact JSON, not ASCII-escaped (look-ups search
+    this exact text, so ``verify`` refuses any other spelling of the same list)."""
+    return json.dumps(list(subjects), ensure_ascii=False, separators=(",", ":"))
+
+
 def entry_hash(prev_hash: str, fields: dict[str, Any], subjects: Sequence[str]) -> str:
     canonical = json.dumps(
         {"prev": prev_hash, **fields, "subjects": list(subjects)},
@@ -191,7 +197,7 @@ class AuditLog:
             seq += 1
             fields = entry.fields(seq)
             digest = entry_hash(prev, fields, entry.subjects)
-            stored = json.dumps(list(entry.subjects), ensure_ascii=False, separators=(",", ":"))
+            stored = as_stored(entry.subjects)
             rows.append((*fields.values(), stored, prev, digest))
             prev = digest
             numbers.append(seq)
@@ -204,10 +210,14 @@ class AuditLog:
         run.one(f"UPDATE audit_head SET seq = {mark}, hash = {mark} WHERE id = 1", (seq, prev))
         return numbers
 
-    def verify(self) -> Verification:
-        """Walk the chain in stored order; the first entry that does not follow. Then
-        the index by subject: it must hold exactly the pairs of the entries it covers.
-        One consistent view of the log, its head and its index, while others append."""
+    def verify(self, anchors: Sequence[tuple[int, str]] = ()) -> Verification:
+        """Walk the chain in stored order; the first entry that does not follow, or
+        whose hash is not the one an anchor (entry number, hash: :meth:`head` as
+        recorded outside the store) gives: a chain rewritten from the start follows
+        itself, but not its anchors. Then the index by subject: it must hold exactly
+        the pairs of the entries it covers. One consistent view of the log, its head
+        and its index, while others append."""
+        anchored = dict(anchors)
         with self.database.reading(consistent=True) as connection:
             index = self.index.check(connection)  # first: it covers no entry the log lacks
             head = connection.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)).first()
@@ -222,8 +232,17 @@ class AuditLog:
                     problem = f"entry number {row['seq']} where {expected_seq} was due"
                 elif row["prev_hash"] != prev:
                     problem = "does not follow the entry before it (inserted, removed or moved)"
-                elif subjects is None or entry_hash(prev, fields, subjects) != row["hash"]:
+                elif (
+                    subjects is None
+                    or row["subjects"] != as_stored(subjects)  # look-ups search this text
+                    or entry_hash(prev, fields, subjects) != row["hash"]
+                ):
                     problem = "its contents do not match its hash (edited)"
+                elif anchored.get(row["seq"], row["hash"]) != row["hash"]:
+                    problem = (
+                        "its hash is not the anchored one: the log was rewritten "
+                        "from this entry or before"
+                    )
                 if problem:
                     return Verification(False, position - 1, position, int(row["seq"]), problem)
                 assert subjects is not None
@@ -234,6 +253,15 @@ class AuditLog:
                     indexed_pairs += len(keys)
                 prev, expected_seq = row["hash"], expected_seq + 1
             count = position
+        beyond = sorted(seq for seq in anchored if seq > count)
+        if beyond:
+            return Verification(
+                False,
+                count,
+                count + 1,
+                beyond[0],
+                f"the log ends at entry {count}, before anchored entry {beyond[0]} (cut short)",
+            )
         if head is None:
             if count:
                 return Verification(False, count, None, None, "the head record is missing")
@@ -302,6 +330,13 @@ class AuditLog:
             }
             for row in found[:limit]
         ]
+
+    def head(self) -> tuple[int, str] | None:
+        """The newest entry's number and hash: recorded outside the store (printed,
+        sent elsewhere), an anchor that ``verify`` checks the log against later."""
+        with self.database.reading() as connection:
+            row = connection.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.hash)).first()
+        return None if row is None else (int(row.seq), str(row.hash))
 
     def count(self) -> int:
         with self.database.reading() as connection:

@@ -33,33 +33,66 @@ log = logging.getLogger(__name__)
 #: how much lower the maintainer's priority is than the server's
 NICENESS = 10
 URL_VARIABLE = "SOCIALCREDIT_DATABASE_URL"
+#: how often the server looks whether its maintainer still runs
+RESTART_SECONDS = 2.0
 
 
 class IndexMaintainer:
-    """Maintains ``database``'s audit index every ``interval`` seconds while started."""
+    """Maintains ``database``'s audit index every ``interval`` seconds while started,
+    from a child process that is started again if it ends (killed for memory, a store
+    that was down when it started): the tail would otherwise grow, and every look-up
+    scan it."""
 
     def __init__(self, database: Database, interval: float = 1.0) -> None:
         self.database = database
         self.interval = interval
         self._process: subprocess.Popen[bytes] | None = None
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
+        self.restarts = 0
 
     @property
-    def in_process(self) -> bool:
+    def shareable(self) -> bool:
         """Whether another process can open the store (a file or a server): if not,
         nothing is started."""
         parsed = make_url(self.database.url)
         return not (self.database.is_sqlite and parsed.database in (None, "", ":memory:"))
 
     def start(self) -> None:
-        if not self.in_process:
+        if not self.shareable:
             return
+        self._stop.clear()
+        self._process = self._spawn()
+        self._watch = threading.Thread(target=self._supervise, name="audit-index", daemon=True)
+        self._watch.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "socialcredit.audit"]
         command += ["--interval", str(self.interval), "--parent", str(os.getpid())]
         env = {**os.environ, URL_VARIABLE: self.database.url}
-        self._process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL)
+
+    def _supervise(self) -> None:
+        wait = RESTART_SECONDS
+        while not self._stop.wait(wait):
+            process = self._process
+            if process is None or process.poll() is None:
+                wait = RESTART_SECONDS
+                continue
+            log.warning(
+                "the audit index maintainer ended (exit %s); starting it again",
+                process.returncode,
+            )
+            self.restarts += 1
+            self._process = self._spawn()
+            wait = min(wait * 2, 60.0)  # one that keeps failing is retried less often
 
     def stop(self) -> None:
         """Stop; one cut off mid-write leaves a run not yet live, collected next time."""
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=30)
+            self._watch = None
         if self._process is not None:
             self._process.terminate()
             try:

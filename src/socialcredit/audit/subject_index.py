@@ -38,14 +38,16 @@ log = logging.getLogger(__name__)
 
 #: pairs in one stored page (64 KiB of keys and entry numbers)
 PAGE_PAIRS = 4096
-#: pages written in one transaction: appends wait for at most this much
+#: pages written in one transaction: another maintainer's look-up of the lock, and
+#: PostgreSQL's appends (one store there), wait for at most this much
 WRITE_PAGES = 16
 #: runs of one size tier merged at once
 FANOUT = 8
 #: runs smaller than this are the first tier; each tier above is FANOUT times larger
 FIRST_TIER_PAIRS = 4096
-#: runs this large are not merged further (a merge holds its pairs in memory)
-FINAL_RUN_PAIRS = 1 << 23
+#: no merge makes a run larger than this (a merge holds its pairs in memory: 16 bytes
+#: each, and as much again to sort them)
+FINAL_RUN_PAIRS = 1 << 24
 #: the most pairs one new run takes from the tail
 BUILD_PAIRS = 1 << 20
 #: entries read at a time from the log
@@ -106,6 +108,9 @@ class Run:
     first_seq: int
     last_seq: int
     pairs: int
+    #: the hash of the log's entry ``last_seq``: an index that does not match its log
+    #: (a store moved aside, a backup restored) is not used
+    last_hash: str
 
     @property
     def tier(self) -> int:
@@ -150,11 +155,24 @@ class SubjectIndex:
                 AUDIT_INDEX_RUNS.c.first_seq,
                 AUDIT_INDEX_RUNS.c.last_seq,
                 AUDIT_INDEX_RUNS.c.pairs,
+                AUDIT_INDEX_RUNS.c.last_hash,
             )
             .where(AUDIT_INDEX_RUNS.c.live.is_(True))
             .order_by(AUDIT_INDEX_RUNS.c.first_seq)
         ).all()
-        return [Run(int(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+        return [Run(int(r[0]), int(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+    @staticmethod
+    def belongs(runs: Sequence[Run], log_connection: Connection) -> bool:
+        """Whether the index is of this log: its newest indexed entry is there, with the
+        same hash (hash-chained, so every entry before it is the same too)."""
+        if not runs:
+            return True
+        newest = max(runs, key=lambda run: run.last_seq)
+        found = log_connection.execute(
+            select(AUDIT_LOG.c.hash).where(AUDIT_LOG.c.seq == newest.last_seq)
+        ).scalar()
+        return found == newest.last_hash
 
     @staticmethod
     def watermark(runs: Sequence[Run]) -> int:
@@ -170,13 +188,17 @@ class SubjectIndex:
         with self._reading(log_connection) as connection:
             runs = self.live_runs(connection)
             found = [self._in_run(connection, run.run, key) for run in runs]
+        if not self.belongs(runs, log_connection):  # another log's: scan all (maintain mends)
+            runs, found = [], []
         tail = log_connection.execute(
-            select(AUDIT_LOG.c.seq).where(
+            select(AUDIT_LOG.c.seq, AUDIT_LOG.c.subjects).where(
                 AUDIT_LOG.c.seq > self.watermark(runs),
                 contains(quoted(subject_id), self.log_store.engine.dialect.name),
             )
-        ).scalars()
-        found.append(np.fromiter(tail, np.int64))
+        )
+        # the text search may match inside another id (one holding quotes): parse
+        named = [seq for seq, text in tail if subject_id in (stored_subjects(text) or ())]
+        found.append(np.asarray(named, np.int64))
         return np.unique(np.concatenate(found))[::-1]
 
     def _in_run(self, connection: Connection, run: int, key: int) -> np.ndarray:
@@ -210,7 +232,13 @@ class SubjectIndex:
         """Each live page well formed, and the pairs' digest (to compare with the log's
         entries up to the watermark, read next through ``log_connection``)."""
         with self._reading(log_connection) as connection:
-            return self._check(connection)
+            found = self._check(connection)
+            runs = self.live_runs(connection)
+        if found.problem is None and not self.belongs(runs, log_connection):
+            return IndexCheck(
+                found.pairs, 0, 0, "it is the index of another log (its newest entry differs)"
+            )
+        return found
 
     def _check(self, connection: Connection) -> IndexCheck:
         runs = self.live_runs(connection)
@@ -270,12 +298,25 @@ class SubjectIndex:
         with self.store.exclusive("audit-index") as mine:
             if not mine:
                 return False
+            self._disown_if_foreign()
             self._collect_garbage()
             while self._index_tail(min_tail_pairs):
                 min_tail_pairs = 1
             while self._merge_one():
                 pass
             return True
+
+    def _disown_if_foreign(self) -> None:
+        """An index of another log (the store moved aside or restored from a backup,
+        the index file left): retired whole, to be made again from this log."""
+        with self.store.reading() as connection:
+            runs = self.live_runs(connection)
+        with self.log_store.reading() as connection:
+            if self.belongs(runs, connection):
+                return
+        log.warning("the audit index is of another log; indexing this log from its start")
+        with self.store.serial(), self.store.transaction() as connection:
+            connection.execute(update(AUDIT_INDEX_RUNS).values(live=False))
 
     def rebuild(self) -> int:
         """Remake the index from the log (after ``audit verify`` found it wrong); the
@@ -340,16 +381,21 @@ class SubjectIndex:
                     return False
             seqs: list[int] = []
             stored: list[str] = []
-            pairs = 0
+            pairs, last_hash = 0, ""
             rows = connection.execution_options(yield_per=READ_ENTRIES).execute(
-                select(AUDIT_LOG.c.seq, AUDIT_LOG.c.subject_count, AUDIT_LOG.c.subjects)
+                select(
+                    AUDIT_LOG.c.seq,
+                    AUDIT_LOG.c.subject_count,
+                    AUDIT_LOG.c.subjects,
+                    AUDIT_LOG.c.hash,
+                )
                 .where(AUDIT_LOG.c.seq > after)
                 .order_by(AUDIT_LOG.c.seq)
             )
-            for seq, count, subjects in rows:
+            for seq, count, subjects, digest in rows:
                 seqs.append(int(seq))
                 stored.append(subjects)
-                pairs += int(count)
+                pairs, last_hash = pairs + int(count), str(digest)
                 if pairs >= BUILD_PAIRS:
                     break
             rows.close()
@@ -360,18 +406,25 @@ class SubjectIndex:
             return False
         keys = subject_keys(ids)
         entries = np.repeat(np.asarray(seqs, np.int64), counts)
-        self._write_run(keys, entries, seqs[0], seqs[-1], replaces=())
+        self._write_run(keys, entries, (seqs[0], seqs[-1], last_hash), replaces=())
         return True
 
     def _merge_one(self) -> bool:
-        """Merge the ``FANOUT`` oldest runs of the lowest tier that has that many;
-        whether any were."""
+        """Merge the ``FANOUT`` oldest runs of the lowest tier that has that many, unless
+        the run made would pass ``FINAL_RUN_PAIRS``; whether any were."""
         with self.store.reading(consistent=True) as connection:
-            runs = [r for r in self.live_runs(connection) if r.pairs < FINAL_RUN_PAIRS // FANOUT]
             tiers: dict[int, list[Run]] = {}
-            for run in runs:
+            for run in self.live_runs(connection):
                 tiers.setdefault(run.tier, []).append(run)
-            chosen = next((m[:FANOUT] for _, m in sorted(tiers.items()) if len(m) >= FANOUT), None)
+            groups = [members[:FANOUT] for _, members in sorted(tiers.items())]
+            chosen = next(
+                (
+                    group
+                    for group in groups
+                    if len(group) == FANOUT and sum(r.pairs for r in group) <= FINAL_RUN_PAIRS
+                ),
+                None,
+            )
             if chosen is None:
                 return False
             keys, seqs = [], []
@@ -382,8 +435,11 @@ class SubjectIndex:
         self._write_run(
             np.concatenate(keys) if keys else np.empty(0, np.int64),
             np.concatenate(seqs) if seqs else np.empty(0, np.int64),
-            min(r.first_seq for r in chosen),
-            max(r.last_seq for r in chosen),
+            (
+                min(r.first_seq for r in chosen),
+                max(r.last_seq for r in chosen),
+                max(chosen, key=lambda r: r.last_seq).last_hash,
+            ),
             replaces=[r.run for r in chosen],
         )
         return True
@@ -392,18 +448,22 @@ class SubjectIndex:
         self,
         keys: np.ndarray,
         seqs: np.ndarray,
-        first_seq: int,
-        last_seq: int,
+        covers: tuple[int, int, str],
         replaces: Sequence[int],
     ) -> None:
-        """Sort the pairs, write them as a run not yet live, a few pages a transaction,
-        then make it live and retire ``replaces`` in one transaction."""
+        """Sort the pairs, write them as a run not yet live (``covers``: its first and
+        last entry and the last one's hash), a few pages a transaction, then make it
+        live and retire ``replaces`` in one transaction."""
         order = np.lexsort((seqs, keys))
         keys, seqs = keys[order].astype("<i8"), seqs[order].astype("<i8")
         with self.store.serial(), self.store.transaction() as connection:
             made = connection.execute(
                 insert(AUDIT_INDEX_RUNS).values(
-                    first_seq=first_seq, last_seq=last_seq, pairs=len(keys), live=False
+                    first_seq=covers[0],
+                    last_seq=covers[1],
+                    last_hash=covers[2],
+                    pairs=len(keys),
+                    live=False,
                 )
             ).inserted_primary_key
             assert made is not None

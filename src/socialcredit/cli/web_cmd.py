@@ -31,6 +31,19 @@ def _database(settings: Settings) -> Database:
         fail(f"the store at SOCIALCREDIT_DATABASE_URL cannot be used: {error}")
 
 
+def _anchor(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as `audit head` prints it."""
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or not set(digest) <= HEX:
+        raise typer.BadParameter(
+            f"{text!r}: give SEQ:HASH as `socialcredit audit head` prints it", param_hint="--anchor"
+        )
+    return int(seq), digest
+
+
+HEX = set("0123456789abcdef")
+
+
 def _expiry(text: str | None) -> dt.datetime | None:
     """``30d``, ``12h`` or an ISO date or timestamp (UTC if no zone)."""
     if text is None:
@@ -127,10 +140,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
 
     @audit_app.command("verify")
-    def verify_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
-        """Check the hash chain, exit 1 naming the first entry that breaks it; then the
-        index by subject against the log."""
-        result = AuditLog(_database(state(ctx).settings)).verify()
+    def verify_command(
+        ctx: typer.Context,
+        anchor: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--anchor",
+                help="SEQ:HASH from `audit head`, kept outside the store (repeatable).",
+            ),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Check the hash chain (and its anchors), exit 1 naming the first entry that
+        breaks it; then the index by subject against the log."""
+        anchors = [_anchor(text) for text in anchor or []]
+        result = AuditLog(_database(state(ctx).settings)).verify(anchors)
         if as_json:
             emit_json(result.as_dict())
         elif result.ok:
@@ -148,6 +172,18 @@ def register(app: typer.Typer) -> None:
                 markup=False,
             )
         raise typer.Exit(0 if result.ok else EXIT_FAILED)
+
+    @audit_app.command("head")
+    def head_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+        """The newest entry's number and hash (SEQ:HASH): keep it outside the store, and
+        give it to `audit verify --anchor` later to find a rewritten log."""
+        head = AuditLog(_database(state(ctx).settings)).head()
+        if head is None:
+            fail("the audit log is empty", EXIT_FAILED)
+        if as_json:
+            emit_json({"seq": head[0], "hash": head[1], "anchor": f"{head[0]}:{head[1]}"})
+        else:
+            state(ctx).out.print(f"{head[0]}:{head[1]}", markup=False, highlight=False)
 
     @audit_app.command("reindex")
     def reindex_command(ctx: typer.Context, as_json: JsonOption = False) -> None:

@@ -28,6 +28,9 @@ NEGATIVE_CATEGORIES: Final = (
     "environment",
 )
 POSITIVE_CATEGORIES: Final = ("civic_contribution", "honours")
+#: list names a policy may not use: public disclosure serves organisations' published
+#: records as the list ``organisation_records``
+RESERVED_LIST_NAMES: Final = ("organisation_records",)
 CATEGORIES: Final = NEGATIVE_CATEGORIES + POSITIVE_CATEGORIES
 
 Severity = Literal["minor", "general", "serious"]

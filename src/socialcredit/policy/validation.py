@@ -23,6 +23,7 @@ from socialcredit.policy.loader import (
 from socialcredit.policy.models import (
     CATEGORIES,
     POSITIVE_CATEGORIES,
+    RESERVED_LIST_NAMES,
     EffectivePolicy,
     Measure,
     RecordType,
@@ -183,6 +184,15 @@ def check_effective(policy: EffectivePolicy) -> list[Problem]:
     problems: list[Problem] = []
     grades = {band.name for band in policy.grades}
     for name, rule in policy.lists.items():
+        if name in RESERVED_LIST_NAMES:
+            problems.append(
+                Problem(
+                    policy.sources["lists"],
+                    f"lists.{name}",
+                    f"{name!r} is reserved: public disclosure serves organisations' "
+                    "published records under that name",
+                )
+            )
         if rule.basis == "grade" and rule.min_grade not in grades:
             problems.append(
                 Problem(

@@ -30,13 +30,14 @@ import pyarrow.parquet as pq
 from socialcredit.errors import NotFoundError, UnprocessableError
 from socialcredit.ledger import RECORDS, SUBJECTS, Ledger
 from socialcredit.policy import PolicyCatalog
+from socialcredit.policy.models import RESERVED_LIST_NAMES
 from socialcredit.scoring.ledger_view import ordered_files, version_at
 from socialcredit.scoring.policy_tables import KINDS, add_months
 from socialcredit.scoring.snapshots import Snapshot
 
 PAGE_LIMIT = 100
-#: the pseudo-list of organisations' published records
-ORGANISATION_RECORDS = "organisation_records"
+#: the pseudo-list of organisations' published records (a name policies may not use)
+ORGANISATION_RECORDS = RESERVED_LIST_NAMES[0]
 
 
 def mask_id(subject_id: str) -> str:

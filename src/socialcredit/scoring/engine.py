@@ -171,6 +171,9 @@ def published_by(view: LedgerView, result: ScoreResult) -> npt.NDArray[np.int64]
         tables.public,
         np.asarray((tables.public & applies).any(axis=0), np.bool_),
         np.uint8(organisation),
+        view.records.occurred,
+        in_force_table(tables, result.as_of),
+        np.int32(day_number(result.as_of)),
     )
     return positions
 

@@ -268,8 +268,12 @@ def published_kernel() -> Kernel:
         public: npt.NDArray[np.bool_],
         candidate: npt.NDArray[np.bool_],
         published_kind: np.uint8,
+        rec_occurred: npt.NDArray[np.int32],
+        first_day: npt.NDArray[np.int32],
+        today: np.int32,
     ) -> npt.NDArray[np.int64]:
-        """Positions, ascending, of the records in force (counted or under objection)
+        """Positions, ascending, of the records in force (counted, or under objection
+        and within their dates: that status is given before the dates are looked at)
         of subjects of ``published_kind`` whose type ``public[variant, type]`` marks
         public. ``candidate[type]``: public for that kind somewhere, checked first, so
         the subject's kind and variant are read only for those (a record counts only
@@ -287,6 +291,10 @@ def published_kernel() -> Kernel:
                     continue
                 s = subject[i]
                 if s < 0 or kind[s] != published_kind or not public[variant[s], t]:
+                    continue
+                if st == UNDER_OBJECTION and not (
+                    first_day[variant[s], t] <= rec_occurred[i] <= today
+                ):
                     continue
                 if pass_:
                     out[found] = i

@@ -38,17 +38,25 @@ class Database:
         self._thread_lock = threading.Lock()
         self._named_locks: dict[str, threading.Lock] = {}
         tables.create_all(self.engine)
-        _require_columns(self.engine, tables)
+        try:
+            _require_columns(self.engine, tables)
+        except OutdatedStoreError:
+            if tables is not INDEX_METADATA:
+                raise
+            tables.drop_all(self.engine)  # derived data: made again from the log
+            tables.create_all(self.engine)
 
     @cached_property
     def audit_index(self) -> Database:
         """Where the audit log's index by subject is kept. SQLite: a file of its own
-        beside this one (``<name>-audit-index.db``), so that writing the index never
-        makes an append wait for the one write lock; elsewhere this store."""
+        beside this one (``<name>.audit-index``), so that writing the index never
+        makes an append wait for the one write lock; elsewhere this store. An index
+        left beside another store's file is found and remade (its newest entry is not
+        in this log)."""
         parsed = make_url(self.url)
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            path = Path(parsed.database)
-            beside = parsed.set(database=str(path.with_name(f"{path.stem}-audit-index.db")))
+            path = Path(parsed.database)  # named after the whole name: one per store
+            beside = parsed.set(database=str(path.with_name(f"{path.name}.audit-index")))
             return Database(beside.render_as_string(hide_password=False), tables=INDEX_METADATA)
         INDEX_METADATA.create_all(self.engine)
         return self
@@ -118,8 +126,11 @@ class Database:
                     try:
                         yield True
                     finally:
-                        connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (number,))
-                        connection.commit()
+                        try:
+                            connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (number,))
+                            connection.commit()
+                        except Exception:  # a session lock must not stay on a pooled one
+                            connection.invalidate()
                 return
             handle = self._lock_file(name)
             if handle is None:  # an in-memory database lives in this process only

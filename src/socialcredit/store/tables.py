@@ -67,6 +67,7 @@ AUDIT_INDEX_RUNS = Table(
     Column("run", Integer, primary_key=True, autoincrement=True),
     Column("first_seq", BigInteger, nullable=False),  # the entries it indexes
     Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),  # the log's entry last_seq
     Column("pairs", BigInteger, nullable=False),
     Column("live", Boolean, nullable=False),
 )

@@ -3,6 +3,7 @@ nothing is built at import time."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -40,7 +41,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         database=database,
         keys=KeyRing(database, settings.secret_key.get_secret_value().encode("utf-8")),
-        audit=AuditLog(database, maintains_index=False),  # the lifespan's thread does
+        audit=AuditLog(database, maintains_index=False),  # the lifespan's maintainer does
         snapshots=SnapshotHolder(
             settings.data, settings.snapshot_poll_seconds, housekeeping=database.checkpoint
         ),
@@ -68,7 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         finally:
             found.snapshots.stop()
             found.audit_writer.close()
-            indexer.stop()
+            await asyncio.to_thread(indexer.stop)  # waits for the child to end
 
     app = FastAPI(
         title="socialcredit API",
