@@ -31,6 +31,9 @@ def _database(settings: Settings) -> Database:
         fail(f"the store at SOCIALCREDIT_DATABASE_URL cannot be used: {error}")
 
 
+HEX = frozenset("0123456789abcdef")
+
+
 def _anchor(text: str) -> tuple[int, str]:
     """``SEQ:HASH`` as `audit head` prints it."""
     seq, _, digest = text.strip().partition(":")
@@ -39,9 +42,6 @@ def _anchor(text: str) -> tuple[int, str]:
             f"{text!r}: give SEQ:HASH as `socialcredit audit head` prints it", param_hint="--anchor"
         )
     return int(seq), digest
-
-
-HEX = set("0123456789abcdef")
 
 
 def _expiry(text: str | None) -> dt.datetime | None:
