@@ -15,6 +15,7 @@ from socialcredit.cli import (
     identity_cmd,
     ledger_cmd,
     policy_cmd,
+    report_cmd,
     scoring_cmd,
     web_cmd,
 )
@@ -85,6 +86,7 @@ def create_cli() -> typer.Typer:
     ledger_cmd.register_ledger_app(app)
     scoring_cmd.register(app)
     web_cmd.register(app)
+    report_cmd.register(app)
     demo_cmd.register(app)
     return app
 

@@ -66,21 +66,21 @@ def _moment(text: str | None) -> dt.datetime:
     return moment
 
 
-def _catalog(ctx: typer.Context) -> PolicyCatalog:
+def open_catalog(ctx: typer.Context) -> PolicyCatalog:
     try:
         return load_catalog(state(ctx).settings.effective_policy_dir())
     except PolicyError as error:
         fail(f"the policy cannot be used:\n{error}")
 
 
-def _ledger(ctx: typer.Context) -> Ledger:
+def open_ledger(ctx: typer.Context) -> Ledger:
     try:
         return Ledger.open(state(ctx).settings.data)
     except LedgerError as error:
         fail(str(error), error.exit_code)
 
 
-def _snapshot(ctx: typer.Context, snapshot_id: str | None) -> Snapshot:
+def open_snapshot(ctx: typer.Context, snapshot_id: str | None) -> Snapshot:
     try:
         return SnapshotStore.of(state(ctx).settings.data).open(snapshot_id)
     except SnapshotError as error:
@@ -125,8 +125,8 @@ def register(app: typer.Typer) -> None:
         request = ScoreRequest(
             _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
         )
-        _ledger(ctx)
-        catalog = _catalog(ctx)
+        open_ledger(ctx)
+        catalog = open_catalog(ctx)
         with _stages(ctx) as stage:
             summary = run_scoring(settings.data, catalog, request, stage=stage)
         document = summary.as_dict()
@@ -149,10 +149,13 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Why a subject has its score: records, points, rules, ranks and measures."""
-        snapshot = _snapshot(ctx, snapshot_id)
+        snapshot = open_snapshot(ctx, snapshot_id)
         try:
             document = explain(
-                _ledger(ctx), compile_policy(_catalog(ctx)), snapshot, subject_id.strip().upper()
+                open_ledger(ctx),
+                compile_policy(open_catalog(ctx)),
+                snapshot,
+                subject_id.strip().upper(),
             )
         except UnknownSubjectError as error:
             fail(str(error), EXIT_FAILED)
@@ -172,7 +175,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """May the subject have this measure? Exit 0 if allowed, 1 if denied."""
-        snapshot = _snapshot(ctx, snapshot_id)
+        snapshot = open_snapshot(ctx, snapshot_id)
         try:
             document = answers.check(snapshot, subject_id.strip().upper(), measure)
         except PlatformError as error:
@@ -198,7 +201,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """One row per subject: the contract's columns first, then the rest."""
-        snapshot = _snapshot(ctx, snapshot_id)
+        snapshot = open_snapshot(ctx, snapshot_id)
         try:
             rows = export_snapshot(snapshot, out)
         except OSError as error:

@@ -24,7 +24,7 @@ from socialcredit.settings import Settings
 from socialcredit.store import Database
 
 
-def _database(settings: Settings) -> Database:
+def open_store(settings: Settings) -> Database:
     try:
         return Database(settings.effective_database_url())
     except Exception as error:  # a bad URL, an unreachable server
@@ -61,7 +61,7 @@ def _expiry(text: str | None) -> dt.datetime | None:
 
 def _ring(ctx: typer.Context) -> KeyRing:
     settings = state(ctx).settings
-    return KeyRing(_database(settings), settings.secret_key.get_secret_value().encode())
+    return KeyRing(open_store(settings), settings.secret_key.get_secret_value().encode())
 
 
 def register(app: typer.Typer) -> None:
@@ -154,7 +154,7 @@ def register(app: typer.Typer) -> None:
         """Check the hash chain (and its anchors), exit 1 naming the first entry that
         breaks it; then the index by subject against the log."""
         anchors = [_anchor(text) for text in anchor or []]
-        result = AuditLog(_database(state(ctx).settings)).verify(anchors)
+        result = AuditLog(open_store(state(ctx).settings)).verify(anchors)
         if as_json:
             emit_json(result.as_dict())
         elif result.ok:
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
     def head_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         """The newest entry's number and hash (SEQ:HASH): keep it outside the store, and
         give it to `audit verify --anchor` later to find a rewritten log."""
-        head = AuditLog(_database(state(ctx).settings)).head()
+        head = AuditLog(open_store(state(ctx).settings)).head()
         if head is None:
             fail("the audit log is empty", EXIT_FAILED)
         if as_json:
@@ -189,7 +189,7 @@ def register(app: typer.Typer) -> None:
     def reindex_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         """Remake the index by subject from the log (when `audit verify` finds it wrong)."""
         try:
-            pairs = AuditLog(_database(state(ctx).settings)).index.rebuild()
+            pairs = AuditLog(open_store(state(ctx).settings)).index.rebuild()
         except RuntimeError as error:
             fail(str(error), EXIT_FAILED)
         if as_json:
@@ -206,7 +206,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Who looked at this subject's data, newest first (this look is logged too)."""
         subject_id = subject.strip().upper()
-        log = AuditLog(_database(state(ctx).settings))
+        log = AuditLog(open_store(state(ctx).settings))
         entries = log.for_subject(subject_id, limit)
         user = f"cli:{getpass.getuser()}"
         log.append(
@@ -269,7 +269,7 @@ def register(app: typer.Typer) -> None:
         for name, value in settings.model_dump().items():
             if value is not None and name != "secret_key":
                 os.environ[f"SOCIALCREDIT_{name.upper()}"] = str(value)
-        _database(settings)  # fail here, not in every worker
+        open_store(settings)  # fail here, not in every worker
         state(ctx).err.print(
             f"serving http://{settings.host}:{settings.port}/api/v1/docs "
             f"({settings.workers} worker(s), data {settings.data})",

@@ -152,7 +152,7 @@ def _entries(
     today: dt.date,
 ) -> list[dict[str, Any]]:
     moment = dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"])
-    names = _names(ledger, moment, subject_ids)
+    names = subject_names(ledger, moment, subject_ids)
     record_ids = [r for row in rows.tolist() for r, _ in behind.get(int(row), [])]
     details = _record_details(ledger, moment, record_ids)
     policies: dict[str, Any] = {}
@@ -220,7 +220,10 @@ def _subject_ids(snapshot: Snapshot, rows: npt.NDArray[np.int64]) -> list[str]:
     return out
 
 
-def _names(ledger: Ledger, moment: dt.datetime, subject_ids: list[str]) -> dict[str, str | None]:
+def subject_names(
+    ledger: Ledger, moment: dt.datetime, subject_ids: list[str]
+) -> dict[str, str | None]:
+    """The registered names of subjects, as recorded by ``moment``."""
     if not subject_ids:
         return {}
     version = version_at(ledger, SUBJECTS, moment)

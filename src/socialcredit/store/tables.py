@@ -84,6 +84,21 @@ AUDIT_INDEX_PAGES = Table(
     Index("audit_index_pages_by_key", "run", "last_key", "page"),
 )
 
+#: personal credit reports issued: the yearly free quota is counted from these, each
+#: taken in one serial transaction (two downloads at once cannot both take the last)
+REPORT_ISSUES = Table(
+    "report_issues",
+    METADATA,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("paid", Boolean, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("snapshot", String(64), nullable=False),
+    Index("report_issues_by_subject", "subject_id", "year"),
+)
+
 #: the newest entry's number and hash, updated in the same transaction as each append:
 #: removing entries from the end is then detected too
 AUDIT_HEAD = Table(
