@@ -88,7 +88,9 @@ def open_snapshot(ctx: typer.Context, snapshot_id: str | None) -> Snapshot:
 
 
 @contextmanager
-def _stages(ctx: typer.Context) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+def progress_stages(
+    ctx: typer.Context,
+) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=state(ctx).err, transient=True) as bar:
         current: list[Any] = []
@@ -127,7 +129,7 @@ def register(app: typer.Typer) -> None:
         )
         open_ledger(ctx)
         catalog = open_catalog(ctx)
-        with _stages(ctx) as stage:
+        with progress_stages(ctx) as stage:
             summary = run_scoring(settings.data, catalog, request, stage=stage)
         document = summary.as_dict()
         if as_json:
