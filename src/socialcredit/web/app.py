@@ -23,7 +23,7 @@ from socialcredit.store import Database
 from socialcredit.web.deps import Services
 from socialcredit.web.metrics import Metrics
 from socialcredit.web.ratelimit import RateLimiter
-from socialcredit.web.routes import checks, lists, records, subjects
+from socialcredit.web.routes import checks, lists, records, reports, stats, subjects
 from socialcredit.web.routes.health import health_router
 from socialcredit.web.serving import SnapshotHolder
 
@@ -86,8 +86,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = found
     app.include_router(checks.router)
     app.include_router(subjects.router)
+    app.include_router(reports.router)
     app.include_router(records.router)
     app.include_router(lists.router)
+    app.include_router(stats.router)
     app.include_router(health_router("/api/v1", in_schema=True))
     app.include_router(health_router("", in_schema=False))
     _error_handlers(app)

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -53,6 +53,8 @@ class Services:
     metrics: Metrics
     #: refused authentications per client address (guessing keys)
     failures: RateLimiter = field(default_factory=lambda: RateLimiter(AUTH_FAILURES_PER_SECOND))
+    #: the national picture of the snapshot in service, made once
+    pictures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
     def audit_writer(self) -> AuditWriter:

@@ -320,3 +320,68 @@ class ListPage(BaseModel):
     total: int
     entries: builtins.list[ListEntry]
     next_cursor: str | None
+
+
+class Histogram(BaseModel):
+    floor: int
+    ceiling: int
+    width: int = Field(description="Points per bar.")
+    starts: builtins.list[int] = Field(description="Each bar's lowest score.")
+    counts: dict[str, builtins.list[int]] = Field(description="Subjects per bar, by kind.")
+
+
+class Grades(BaseModel):
+    names: builtins.list[str] = Field(description="Best grade first.")
+    counts: dict[str, dict[str, int]] = Field(description="Subjects per grade, by kind.")
+
+
+class Province(BaseModel):
+    code: str
+    name: str
+    subjects: int
+    persons: int
+    mean_score: float
+    discredited: int
+
+
+class NationalPicture(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "snapshot": "000003-20261128T120000Z",
+                "as_of": "2026-11-28",
+                "policy": "national@2026.1",
+                "subjects": 210000,
+                "histogram": {
+                    "floor": 0,
+                    "ceiling": 1500,
+                    "width": 10,
+                    "starts": [0, 10],
+                    "counts": {"person": [3, 5], "organisation": [0, 1]},
+                },
+                "grades": {
+                    "names": ["AAA", "AA", "A", "B", "C", "D"],
+                    "counts": {"person": {"A": 196000}, "organisation": {"A": 9700}},
+                },
+                "lists": {"person": {"discredited": 1968, "red": 0}},
+                "provinces": [
+                    {
+                        "code": "110000",
+                        "name": "北京市",
+                        "subjects": 3100,
+                        "persons": 2950,
+                        "mean_score": 998.7,
+                        "discredited": 28,
+                    }
+                ],
+            }
+        }
+    )
+    snapshot: str
+    as_of: str
+    policy: str
+    subjects: int
+    histogram: Histogram
+    grades: Grades
+    lists: dict[str, dict[str, int]]
+    provinces: builtins.list[Province]
