@@ -254,12 +254,23 @@ class KeyRing:
         found = self._stored(key_id)
         if found is None or not hmac.compare_digest(found[1], self.digest(token)):
             raise refused
+        key = self.active(key_id, now)
+        if key is None:
+            raise refused
+        return key
+
+    def active(self, key_id: str, now: dt.datetime | None = None) -> ApiKey | None:
+        """The key ``key_id`` if it is neither revoked nor expired (a portal session
+        holds a key id, and ends with its key)."""
+        found = self._stored(key_id)
+        if found is None:
+            return None
         key = found[0]
         now = now or dt.datetime.now(dt.UTC)
         if key.revoked_at is not None or (
             key.expires_at is not None and _utc(key.expires_at) <= now
         ):
-            raise refused
+            return None
         return key
 
     def _stored(self, key_id: str) -> tuple[ApiKey, str] | None:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from socialcredit.audit import AuditLog, IndexMaintainer
@@ -22,6 +23,7 @@ from socialcredit.settings import Settings
 from socialcredit.store import Database
 from socialcredit.web.deps import Services
 from socialcredit.web.metrics import Metrics
+from socialcredit.web.portal import portal_router
 from socialcredit.web.ratelimit import RateLimiter
 from socialcredit.web.routes import checks, lists, records, reports, stats, subjects
 from socialcredit.web.routes.health import health_router
@@ -92,6 +94,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(stats.router)
     app.include_router(health_router("/api/v1", in_schema=True))
     app.include_router(health_router("", in_schema=False))
+    app.include_router(portal_router(found))
+    app.mount(
+        "/static",
+        StaticFiles(packages=[("socialcredit.web.portal", "static")]),
+        name="static",
+    )
     _error_handlers(app)
     app.add_middleware(_Timing, metrics=found.metrics)
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)

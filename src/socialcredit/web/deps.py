@@ -56,6 +56,18 @@ class Services:
     #: the national picture of the snapshot in service, made once
     pictures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def picture(self, snapshot: Snapshot) -> dict[str, Any]:
+        """The national picture of ``snapshot``, made once (the snapshot in service's
+        only: an older one's is dropped)."""
+        cached = self.pictures.get(snapshot.id)
+        if cached is None:
+            from socialcredit.scoring.picture import national_picture
+
+            cached = national_picture(snapshot)
+            self.pictures.clear()
+            self.pictures[snapshot.id] = cached
+        return cached
+
     @cached_property
     def audit_writer(self) -> AuditWriter:
         return AuditWriter(self.audit)

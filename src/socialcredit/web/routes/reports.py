@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from socialcredit.errors import NotFoundError, PlatformError, UnavailableError
+from socialcredit.keys import ApiKey
 from socialcredit.reports import Issue
-from socialcredit.web.deps import KeyDep, Purpose, ServicesDep, SnapshotDep, SubjectId
+from socialcredit.scoring.snapshots import Snapshot
+from socialcredit.web.deps import KeyDep, Purpose, Services, ServicesDep, SnapshotDep, SubjectId
 from socialcredit.web.schemas import error_responses
 
 router = APIRouter(prefix="/api/v1/subjects", tags=["subjects"])
@@ -51,36 +53,18 @@ async def get_subject_report(
     format: Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html.")] = "pdf",
     shared: Annotated[bool, Query(description="For someone else: the ID and name masked.")] = False,
 ) -> Response:
-    from socialcredit.ledger import Ledger, LedgerError
-    from socialcredit.reports import ReportQuota, render_html, render_pdf, report_content
-    from socialcredit.reports.content import explanation_of, free_reports_per_year
-    from socialcredit.scoring.explain import UnknownSubjectError
-
-    def make() -> tuple[Issue, bytes]:
-        key.require_subject(subject_id, "credit report")
-        try:
-            ledger = Ledger.open(services.settings.data)
-            explanation = explanation_of(ledger, services.policy_tables, snapshot, subject_id)
-        except UnknownSubjectError as error:
-            raise NotFoundError(str(error)) from error
-        except LedgerError as error:
-            raise UnavailableError(f"the ledger cannot be read: {error}") from error
-        quota = ReportQuota(services.database)
-        free = free_reports_per_year(services.catalog, explanation)
-        issue = quota.take(subject_id, free, key.key_id, snapshot.id, role=key.role)
-        try:
-            html = render_html(report_content(ledger, services.catalog, explanation, issue, shared))
-            return issue, (render_pdf(html) if format == "pdf" else html.encode("utf-8"))
-        except Exception as error:  # no report made: its free one counts again
-            quota.void(issue)
-            raise UnavailableError("the report could not be made; try again") from error
-
     try:
-        issue, data = await run_in_threadpool(make)
+        issue, data = await run_in_threadpool(
+            make_report, services, key, subject_id, snapshot, format, shared
+        )
     except PlatformError as error:  # refused: logged too (a taken one is logged with it)
         why = purpose or ("self-access" if key.role == "subject" else key.role)
         await services.record_async(key, why, "report", error.code, [subject_id])
         raise
+    return report_response(issue, data, format)
+
+
+def report_response(issue: Issue, data: bytes, format: str) -> Response:
     return Response(
         data,
         media_type=MEDIA_TYPES[format],
@@ -91,3 +75,37 @@ async def get_subject_report(
             "X-Report-Free-Left": str(issue.free_left),
         },
     )
+
+
+def make_report(
+    services: Services,
+    key: ApiKey,
+    subject_id: str,
+    snapshot: Snapshot,
+    format: str,
+    shared: bool,
+) -> tuple[Issue, bytes]:
+    """The report, taken from the quota with its audit entry (the API and the portal
+    alike); PlatformError when refused or impossible."""
+    from socialcredit.ledger import Ledger, LedgerError
+    from socialcredit.reports import ReportQuota, render_html, render_pdf, report_content
+    from socialcredit.reports.content import explanation_of, free_reports_per_year
+    from socialcredit.scoring.explain import UnknownSubjectError
+
+    key.require_subject(subject_id, "credit report")
+    try:
+        ledger = Ledger.open(services.settings.data)
+        explanation = explanation_of(ledger, services.policy_tables, snapshot, subject_id)
+    except UnknownSubjectError as error:
+        raise NotFoundError(str(error)) from error
+    except LedgerError as error:
+        raise UnavailableError(f"the ledger cannot be read: {error}") from error
+    quota = ReportQuota(services.database)
+    free = free_reports_per_year(services.catalog, explanation)
+    issue = quota.take(subject_id, free, key.key_id, snapshot.id, role=key.role)
+    try:
+        html = render_html(report_content(ledger, services.catalog, explanation, issue, shared))
+        return issue, (render_pdf(html) if format == "pdf" else html.encode("utf-8"))
+    except Exception as error:  # no report made: its free one counts again
+        quota.void(issue)
+        raise UnavailableError("the report could not be made; try again") from error

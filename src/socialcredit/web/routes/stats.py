@@ -26,11 +26,5 @@ async def get_national_picture(
 ) -> dict[str, Any]:
     client = request.client.host if request.client else "unknown"
     services.limiter.take(f"ip:{client}")
-    cached = services.pictures.get(snapshot.id)
-    if cached is None:
-        from socialcredit.scoring.picture import national_picture
-
-        cached = await run_in_threadpool(national_picture, snapshot)
-        services.pictures.clear()  # the snapshot in service only
-        services.pictures[snapshot.id] = cached
-    return cached
+    picture: dict[str, Any] = await run_in_threadpool(services.picture, snapshot)
+    return picture

@@ -1,0 +1,195 @@
+"""The portal's pages, server-rendered (Jinja2): the national picture, sign-in with a
+subject key, and "my credit" with the report download. Forms carry a CSRF token (the
+session's, or before sign-in a cookie's own: double submit). Pages allow scripts and
+styles from the server only (Content-Security-Policy)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
+
+from socialcredit.errors import PlatformError, UnauthorizedError
+from socialcredit.keys import ApiKey
+from socialcredit.web.deps import Services
+from socialcredit.web.portal import i18n
+from socialcredit.web.portal.session import COOKIE, SESSION_SECONDS, Session, seal, unseal
+
+PRE_SESSION_CSRF = "sc_csrf"
+POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("socialcredit.web.portal", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def portal_router(services: Services) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    secret = services.settings.secret_key.get_secret_value().encode("utf-8")
+    secure = services.settings.environment != "development"
+
+    def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        lang = i18n.language(request)
+        session = _session(request)
+        context = {"csrf": session.csrf if session else "", **values}
+        html = (
+            _templates()
+            .get_template(name)
+            .render(lang=lang, t=i18n.TEXT[lang], signed_in=session is not None, **context)
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Content-Security-Policy"] = POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.query_params.get("lang") in i18n.LANGUAGES:
+            response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="lax")
+        return response
+
+    def _session(request: Request) -> Session | None:
+        return unseal(request.cookies.get(COOKIE), secret)
+
+    def _signed_in(request: Request) -> tuple[Session, ApiKey] | None:
+        session = _session(request)
+        if session is None:
+            return None
+        key = services.keys.active(session.key_id)
+        if key is None or key.role != "subject" or key.subject_id != session.subject_id:
+            return None  # revoked or expired since: the session ends with its key
+        return session, key
+
+    @router.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> HTMLResponse:
+        snapshot = services.snapshots.require()
+        picture = await run_in_threadpool(services.picture, snapshot)
+        return page(request, "home.html.j2", picture=picture)
+
+    @router.get("/signin", response_class=HTMLResponse)
+    async def signin_form(request: Request) -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        response = page(request, "signin.html.j2", form_csrf=token, failed=False)
+        response.set_cookie(
+            PRE_SESSION_CSRF, token, httponly=True, samesite="strict", secure=secure
+        )
+        return response
+
+    @router.post("/signin", response_model=None)
+    async def signin(request: Request) -> Response:
+        form = await request.form()
+        given, expected = str(form.get("csrf", "")), request.cookies.get(PRE_SESSION_CSRF, "")
+        if not expected or not secrets.compare_digest(given, expected):
+            return Response("the form has expired; reload the sign-in page", status_code=403)
+        try:
+            key = services.keys.authenticate(f"Bearer {str(form.get('key', '')).strip()}")
+            if key.role != "subject" or key.subject_id is None:
+                raise UnauthorizedError("only a subject's key signs in to the portal")
+        except UnauthorizedError:
+            client = request.client.host if request.client else "unknown"
+            services.failures.take(f"auth:{client}")  # guessing keys: 429 past the limit
+            return page(request, "signin.html.j2", status=401, form_csrf=expected, failed=True)
+        session = Session.start(key.key_id, key.subject_id)
+        response = RedirectResponse("/me", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            seal(session, secret),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+        response.delete_cookie(PRE_SESSION_CSRF)
+        return response
+
+    @router.post("/signout", response_model=None)
+    async def signout(request: Request) -> Response:
+        session = _session(request)
+        form = await request.form()
+        if session is None or not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            return Response("the form has expired; reload the page", status_code=403)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
+    @router.get("/me", response_model=None)
+    async def my_credit(request: Request) -> Response:
+        found = _signed_in(request)
+        if found is None:
+            return RedirectResponse("/signin", status_code=303)
+        session, key = found
+        snapshot = services.snapshots.require()
+        explanation = await services.audited(
+            key,
+            "self-access (portal)",
+            "read:records",
+            [session.subject_id],
+            lambda: _explain(services, snapshot, session.subject_id),
+            in_thread=True,
+        )
+        measures = _measures(services, explanation)
+        return page(request, "me.html.j2", me=explanation, measures=measures)
+
+    @router.get("/me/report", response_model=None)
+    async def my_report(request: Request) -> Response:
+        from socialcredit.web.routes.reports import make_report, report_response
+
+        found = _signed_in(request)
+        if found is None:
+            return RedirectResponse("/signin", status_code=303)
+        session, key = found
+        snapshot = services.snapshots.require()
+        try:
+            issue, data = await run_in_threadpool(
+                make_report, services, key, session.subject_id, snapshot, "pdf", False
+            )
+        except PlatformError as error:
+            await services.record_async(
+                key, "self-access (portal)", "report", error.code, [session.subject_id]
+            )
+            raise
+        return report_response(issue, data, "pdf")
+
+    return router
+
+
+def _explain(services: Services, snapshot: Any, subject_id: str) -> dict[str, Any]:
+    from socialcredit.ledger import Ledger
+    from socialcredit.scoring.explain import explain
+
+    return explain(
+        Ledger.open(services.settings.data), services.policy_tables, snapshot, subject_id
+    )
+
+
+def _measures(services: Services, explanation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The restrictions that bind the subject and the incentives it is granted, each
+    with what it means (the policy's title and description) and why."""
+    policy = services.catalog.effective(explanation["region"])
+    out = []
+    for decision in explanation["measures"]:
+        rule = policy.measures.get(decision["measure"])
+        if rule is None:
+            continue
+        if (rule.kind == "incentive") == bool(decision["allowed"]):
+            out.append(
+                {
+                    "measure": decision["measure"],
+                    "kind": rule.kind,
+                    "title": rule.title,
+                    "description": rule.description,
+                    "why": decision["detail"],
+                }
+            )
+    return out

@@ -1,0 +1,101 @@
+"""The portal's pages through the in-process client: sign-in with CSRF and secure
+cookies, my credit, the report, the language switch, nothing from the network."""
+
+from __future__ import annotations
+
+import re
+
+from socialcredit.web.portal.session import COOKIE
+from tests.web.conftest import Api
+
+
+def sign_in(api: Api, token: str) -> int:
+    form = api.client.get("/signin")
+    found = re.search(
+        r'action="/signin">\s*<input type="hidden" name="csrf" value="([^"]+)"', form.text
+    )
+    assert found is not None
+    answer = api.client.post(
+        "/signin", data={"key": token, "csrf": found.group(1)}, follow_redirects=False
+    )
+    status: int = answer.status_code
+    return status
+
+
+def test_the_home_page_needs_nothing_from_the_network(api: Api) -> None:
+    home = api.client.get("/")
+    assert home.status_code == 200
+    assert '<html lang="zh-CN">' in home.text
+    assert "script-src 'self'" in home.headers["content-security-policy"]
+    for asset in re.findall(r'(?:src|href)="([^"]+)"', home.text):
+        assert asset.startswith(("/", "?", "#")), asset  # no CDN
+        if asset.startswith("/static/"):
+            assert api.client.get(asset).status_code == 200, asset
+    english = api.client.get("/?lang=en")
+    assert '<html lang="en">' in english.text
+    assert "National picture" in english.text
+    assert "National picture" in api.client.get("/").text  # the choice is kept
+
+
+def test_sign_in_my_credit_and_the_report(api: Api, people: dict[str, str]) -> None:
+    me = people["discredited"]
+    assert api.client.get("/me", follow_redirects=False).headers["location"] == "/signin"
+    assert sign_in(api, "sck_0000000000000000_wrong") == 401
+    token = api.services.keys.create("subject", [me])[1]
+    assert sign_in(api, token) == 303
+    cookie = next(c for c in api.client.cookies.jar if c.name == COOKIE)
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    page = api.client.get("/me")
+    assert page.status_code == 200
+    assert 'data-measure="transport.flight"' in page.text
+    records = re.findall(r'data-record="([^"]+)"', page.text)
+    listed = [record for name, record in _listed(api, me) if name == "discredited"]
+    assert listed
+    assert set(listed) <= set(records)
+    report = api.client.get("/me/report")
+    assert report.status_code == 200
+    assert report.content.startswith(b"%PDF-")
+    log = api.services.audit.for_subject(me)
+    assert {"read:records"} <= {e["action"] for e in log}
+    assert any(e["action"].startswith("report:") for e in log)
+
+
+def test_forms_without_their_token_are_refused(api: Api, people: dict[str, str]) -> None:
+    token = api.services.keys.create("subject", [people["ordinary"]])[1]
+    api.client.get("/signin")
+    assert api.client.post("/signin", data={"key": token, "csrf": "forged"}).status_code == 403
+    assert sign_in(api, token) == 303
+    assert api.client.post("/signout", data={"csrf": "forged"}).status_code == 403
+    page = api.client.get("/me")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    out = api.client.post("/signout", data={"csrf": csrf.group(1)}, follow_redirects=False)
+    assert out.status_code == 303
+    assert api.client.get("/me", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_its_session_and_other_roles_cannot_sign_in(
+    api: Api, people: dict[str, str]
+) -> None:
+    key, token = api.services.keys.create("subject", [people["ordinary"]])
+    assert sign_in(api, token) == 303
+    api.services.keys.revoke(key.key_id)
+    api.services.keys._cache.clear()  # the 2 s key cache, not waited for here
+    assert api.client.get("/me", follow_redirects=False).status_code == 303
+    party = api.services.keys.create("relying_party", ["transport.flight"])[1]
+    assert sign_in(api, party) == 401
+
+
+def test_a_tampered_session_is_no_session(api: Api, people: dict[str, str]) -> None:
+    token = api.services.keys.create("subject", [people["ordinary"]])[1]
+    assert sign_in(api, token) == 303
+    value = api.client.cookies.get(COOKIE)
+    assert value
+    api.client.cookies.set(COOKIE, value[:-2] + ("AA" if value[-2:] != "AA" else "BB"))
+    assert api.client.get("/me", follow_redirects=False).status_code == 303
+
+
+def _listed(api: Api, subject_id: str) -> list[tuple[str, str]]:
+    snapshot = api.services.snapshots.require()
+    row = int(snapshot.locate([subject_id])[0])
+    return snapshot.listed_records(row)
