@@ -81,3 +81,18 @@ def test_demo_serves_what_it_set_up(runner: CliRunner, tmp_path: Path) -> None:
         server.wait(timeout=30)
     assert server.stdout is not None
     assert "reused from an earlier run" in server.stdout.read()
+
+
+def test_demo_refuses_another_size_and_mends_a_damaged_marker(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    _demo(runner, data, "--json")
+    other = runner.invoke(
+        create_cli(), ["demo", "--data", str(data), "--people", "500", "--no-serve"]
+    )
+    assert other.exit_code == 2
+    assert f"holds a demo of {int(PEOPLE)} people" in other.stderr
+    (data / "demo" / "READY.json").write_text("{not json", "utf-8")
+    again = _demo(runner, data, "--json")
+    assert again["reused"] is False  # made again, not a crash

@@ -85,6 +85,26 @@ def test_a_shared_report_masks_the_person(scored: Scored, catalog: PolicyCatalog
     assert own["subject"]["name"] not in html
 
 
+def test_a_shared_report_leaves_out_what_no_longer_counts(
+    scored: Scored, catalog: PolicyCatalog
+) -> None:
+    explanation = next(
+        e for e in (explained(scored, catalog, s) for s in _people(scored)) if e["not_counted"]
+    )
+    subject = explanation["subject_id"]
+    ledger = Ledger.open(scored.data)
+    own = report_content(ledger, catalog, explanation, issue(subject))
+    shared = report_content(ledger, catalog, explanation, issue(subject), shared=True)
+    assert {r["status"] for r in shared["records"]} <= {"counted"}
+    assert len(own["records"]) > len(shared["records"])
+
+
+def _people(scored: Scored) -> list[str]:
+    table = scored.snapshot.subject_table(["subject_id", "kind"])
+    ids, kinds = table.column(0).to_pylist(), table.column(1).to_pylist()
+    return [str(s) for s, k in zip(ids, kinds, strict=True) if k == "person"][:200]
+
+
 def test_html_escapes_what_it_shows(scored: Scored, catalog: PolicyCatalog) -> None:
     person = sample(scored, "discredited")
     content = report_content(
@@ -141,8 +161,18 @@ def test_two_free_reports_a_year_then_paid(tmp_path: Path) -> None:
     assert not next_year.paid
     assert not quota.take("P2", 2, "cli:test", "snap", NOW).paid  # everyone their own
     assert next(e["action"] for e in quota.audit.for_subject("P1")).startswith("report:SCR-")
-    quota.void(taken[1])  # a report that could not be made gives its free one back
-    assert not quota.take("P1", 2, "cli:test", "snap", NOW).paid
+    quota.void(taken[1], "cli:test")  # a report that could not be made gives its free one back
+    again = quota.take("P1", 2, "cli:test", "snap", NOW)
+    assert not again.paid
+    assert again.number not in {t.number for t in taken}  # a voided number is never reused
+    assert next(e["outcome"] for e in quota.audit.for_subject("P1")) == "free"
+    assert "voided" in [e["outcome"] for e in quota.audit.for_subject("P1")]
+
+
+def test_the_quota_year_is_chinas(tmp_path: Path) -> None:
+    quota = ReportQuota(Database(f"sqlite:///{tmp_path / 'store.db'}"))
+    new_year = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)  # 01:00 on 1 January there
+    assert quota.take("P1", 2, "cli:test", "snap", new_year).number.startswith("SCR-2027-")
 
 
 def test_role_models_get_the_policys_free_reports(

@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
             ],
             "relying_party_key": keys["relying_party"],
             "role_model_basis": "red list"
-            if "red" in _lists_of(snapshot, samples["role_model"])
+            if "role_model" in samples and "red" in _lists_of(snapshot, samples["role_model"])
             else "best score",
         }
         if debtor is not None:
@@ -117,10 +117,14 @@ def _data(
     still the current one; else generated, registered, ingested and scored now."""
     marker = settings.data / "demo" / "READY.json"
     store = SnapshotStore.of(settings.data)
-    if marker.is_file():
-        made = json.loads(marker.read_text("utf-8"))
-        if made.get("people") == people and made.get("snapshot") == store.current_id():
-            return store.open(made["snapshot"]), True
+    made = _marker(marker)
+    if made is not None and made.get("people") != people:
+        fail(
+            f"{settings.data} holds a demo of {made.get('people')} people; run with "
+            f"--people {made.get('people')}, or give another --data for {people:,}",
+        )
+    if made is not None and made.get("snapshot") == store.current_id():
+        return store.open(str(made["snapshot"])), True
     err = state(ctx).err
     target = settings.data / "demo" / "generated"
     today = dt.date.today()
@@ -142,8 +146,19 @@ def _data(
                 err.print(f"{name}: {summary.rejected:,} rows rejected", markup=False)
         request = ScoreRequest(today, dt.datetime.now(dt.UTC), settings.snapshot_retention)
         snapshot = run_scoring(settings.data, catalog, request, stage=stage).snapshot
-    marker.write_text(json.dumps({"people": people, "snapshot": snapshot.id}), "utf-8")
+    partial = marker.with_suffix(".tmp")  # a crash never leaves half a marker
+    partial.write_text(json.dumps({"people": people, "snapshot": snapshot.id}), "utf-8")
+    partial.replace(marker)
     return snapshot, False
+
+
+def _marker(path: Path) -> dict[str, Any] | None:
+    """What an earlier run left (None if nothing, or nothing readable: made again)."""
+    try:
+        found = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _samples(snapshot: Snapshot) -> dict[str, str]:
@@ -156,12 +171,16 @@ def _samples(snapshot: Snapshot) -> dict[str, str]:
         if k == "person"
     ]
     found: dict[str, str] = {}
+    if not rows:
+        return found
     model = next((s for s, ls, _ in rows if "red" in ls), None)
     found["role_model"] = model or max(rows, key=lambda row: row[2])[0]
     debtor = next((s for s, ls, _ in rows if "discredited" in ls), None)
     if debtor is not None:
         found["discredited"] = debtor
-    found["ordinary"] = next(s for s, ls, _ in rows if not ls and s != found["role_model"])
+    ordinary = next((s for s, ls, _ in rows if not ls and s != found["role_model"]), None)
+    if ordinary is not None:
+        found["ordinary"] = ordinary
     return found
 
 

@@ -39,8 +39,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The personal credit report: records, ranks, lists, measures and rights. Two
         free a year (more where the policy grants it); those past the quota are paid."""
-        from socialcredit.reports import ReportQuota, render_html, render_pdf, report_content
-        from socialcredit.reports.content import explanation_of, free_reports_per_year
+        from socialcredit.reports import ReportFailedError, issue_report
         from socialcredit.scoring.explain import UnknownSubjectError
         from socialcredit.scoring.policy_tables import compile_policy
 
@@ -50,18 +49,23 @@ def register(app: typer.Typer) -> None:
         snapshot = open_snapshot(ctx, snapshot_id)
         ledger, catalog = open_ledger(ctx), open_catalog(ctx)
         try:
-            explanation = explanation_of(ledger, compile_policy(catalog), snapshot, subject)
+            issue, data = issue_report(
+                open_store(state(ctx).settings),
+                ledger,
+                catalog,
+                compile_policy(catalog),
+                snapshot,
+                subject,
+                actor=f"cli:{getpass.getuser()}",
+                role="admin",
+                purpose="credit report",
+                format=out.suffix.lower()[1:],
+                shared=shared,
+            )
+            _write_atomically(out, data)
         except UnknownSubjectError as error:
             fail(str(error), EXIT_FAILED)
-        quota = ReportQuota(open_store(state(ctx).settings))
-        free = free_reports_per_year(catalog, explanation)
-        issue = quota.take(subject, free, f"cli:{getpass.getuser()}", snapshot.id)
-        try:
-            html = render_html(report_content(ledger, catalog, explanation, issue, shared))
-            data = render_pdf(html) if out.suffix.lower() == ".pdf" else html.encode("utf-8")
-            _write_atomically(out, data)
-        except Exception as error:  # no report made: its free one counts again
-            quota.void(issue)
+        except (ReportFailedError, OSError) as error:
             fail(f"the report could not be made: {error}", EXIT_FAILED)
         if as_json:
             emit_json({**issue.as_dict(), "out": str(out), "bytes": len(data)})

@@ -48,31 +48,17 @@ def report_content(
     shared: bool = False,
 ) -> dict[str, Any]:
     """The report's content. ``shared``: for someone other than the subject (a
-    landlord, an employer): the ID and name masked as on public lists."""
+    landlord, an employer): the ID and name masked as on public lists, and only the
+    records that count (not those expired, repaired or revoked)."""
     subject_id = explanation["subject_id"]
     moment = dt.datetime.fromisoformat(explanation["ledger_as_of"])
     name = subject_names(ledger, moment, [subject_id]).get(subject_id)
     person = explanation["kind"] == "person"
-    policy = catalog.effective(explanation["region"])
     records = [_record(r, counted=True) for r in explanation["counted"]]
-    records += [_record(r, counted=False) for r in explanation["not_counted"]]
+    if not shared:  # what no longer counts (expired, repaired, revoked) is the subject's
+        records += [_record(r, counted=False) for r in explanation["not_counted"]]
     records.sort(key=lambda r: (r["occurred_on"], r["record_id"]))
-    measures = []
-    for m in explanation["measures"]:
-        rule = policy.measures.get(m["measure"])
-        if rule is None:
-            continue
-        applies = m["allowed"] if rule.kind == "incentive" else not m["allowed"]
-        if applies:
-            measures.append(
-                {
-                    "measure": m["measure"],
-                    "title": rule.title,
-                    "kind": rule.kind,
-                    "detail": m["detail"],
-                    "legal_basis": rule.legal_basis,
-                }
-            )
+    measures = applying_measures(catalog, explanation)
     return {
         "number": issue.number,
         "issued_at": issue.issued_at.isoformat(timespec="seconds"),
@@ -83,7 +69,7 @@ def report_content(
         "snapshot": explanation["snapshot"],
         "as_of": explanation["as_of"],
         "ledger_as_of": explanation["ledger_as_of"],
-        "policy": {"id": policy.id, "version": explanation["policy"]},
+        "policy": {"version": explanation["policy"]},
         "subject": {
             "id": mask_id(subject_id) if shared and person else subject_id,
             "name": mask_name(name) if shared and person else name,
@@ -101,6 +87,29 @@ def report_content(
         "records": records,
         "measures": measures,
     }
+
+
+def applying_measures(catalog: PolicyCatalog, explanation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The restrictions that bind the subject and the incentives it is granted, each
+    with its title, what it means, why and its legal basis."""
+    policy = catalog.effective(explanation["region"])
+    out = []
+    for decision in explanation["measures"]:
+        rule = policy.measures.get(decision["measure"])
+        if rule is None:
+            continue
+        if (rule.kind == "incentive") == bool(decision["allowed"]):
+            out.append(
+                {
+                    "measure": decision["measure"],
+                    "title": rule.title,
+                    "description": rule.description,
+                    "kind": rule.kind,
+                    "detail": decision["detail"],
+                    "legal_basis": rule.legal_basis,
+                }
+            )
+    return out
 
 
 def _record(entry: dict[str, Any], counted: bool) -> dict[str, Any]:

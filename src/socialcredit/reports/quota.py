@@ -14,9 +14,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from socialcredit.audit import AuditEntry, AuditLog
+from socialcredit.ledger.ingest import CHINA_TIME
 from socialcredit.store import Database
 from socialcredit.store.tables import REPORT_ISSUES
 
@@ -70,11 +71,13 @@ class ReportQuota:
         snapshot: str,
         now: dt.datetime | None = None,
         role: str = "admin",
+        purpose: str = "credit report",
     ) -> Issue:
-        """Issue a report to ``subject_id``: free while this year's free ones last. The
-        audit entry (a report reads the subject's data) commits with it."""
+        """Issue a report to ``subject_id``: free while this year's free ones last (the
+        year in China's time). The audit entry (a report reads the subject's data)
+        commits with it."""
         moment = now or dt.datetime.now(dt.UTC)
-        year = moment.year
+        year = moment.astimezone(CHINA_TIME).year
         with self.database.serial(), self.database.transaction() as connection:
             if not self.database.is_sqlite:  # SQLite's write transactions are serial already
                 lock = zlib.crc32(f"report:{subject_id}:{year}".encode())
@@ -85,6 +88,7 @@ class ReportQuota:
                         REPORT_ISSUES.c.subject_id == subject_id,
                         REPORT_ISSUES.c.year == year,
                         REPORT_ISSUES.c.paid.is_(False),
+                        REPORT_ISSUES.c.voided.is_(False),
                     )
                 ).scalar_one()
             )
@@ -97,6 +101,7 @@ class ReportQuota:
                     issued_at=moment,
                     actor=actor,
                     snapshot=snapshot,
+                    voided=False,
                 )
             ).inserted_primary_key
             assert made is not None
@@ -109,28 +114,22 @@ class ReportQuota:
                 used if paid else used + 1,
             )
             entry = AuditEntry(
-                actor, role, "credit report", f"report:{issue.number}", "paid" if paid else "free",
+                actor, role, purpose, f"report:{issue.number}", "paid" if paid else "free",
                 (subject_id,),
             )  # fmt: skip
             self.audit.append([entry], connection)
         return issue
 
-    def void(self, issue: Issue) -> None:
-        """Give back an issue whose report could not be made (its free one counts
-        again); its audit entry stays, as the log is append-only."""
+    def void(self, issue: Issue, actor: str, role: str = "admin") -> None:
+        """An issue whose report could not be made: not counted (its free one counts
+        again), its number never given again, and the void logged with it."""
         serial = int(issue.number.rsplit("-", 1)[1])
         with self.database.serial(), self.database.transaction() as connection:
-            connection.execute(delete(REPORT_ISSUES).where(REPORT_ISSUES.c.id == serial))
-
-    def issued(self, subject_id: str, year: int) -> list[dict[str, Any]]:
-        """The reports issued to the subject in ``year``, oldest first."""
-        with self.database.reading() as connection:
-            rows = connection.execute(
-                select(REPORT_ISSUES)
-                .where(REPORT_ISSUES.c.subject_id == subject_id, REPORT_ISSUES.c.year == year)
-                .order_by(REPORT_ISSUES.c.id)
-            ).all()
-        return [
-            {"number": report_number(year, int(r.id)), "paid": bool(r.paid), "actor": r.actor}
-            for r in rows
-        ]
+            connection.execute(
+                update(REPORT_ISSUES).where(REPORT_ISSUES.c.id == serial).values(voided=True)
+            )
+            entry = AuditEntry(
+                actor, role, "credit report", f"report:{issue.number}", "voided",
+                (issue.subject_id,),
+            )  # fmt: skip
+            self.audit.append([entry], connection)

@@ -96,7 +96,10 @@ REPORT_ISSUES = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("snapshot", String(64), nullable=False),
+    # a report that could not be made: kept (its number is never given again), not counted
+    Column("voided", Boolean, nullable=False, default=False),
     Index("report_issues_by_subject", "subject_id", "year"),
+    sqlite_autoincrement=True,
 )
 
 #: the newest entry's number and hash, updated in the same transaction as each append:

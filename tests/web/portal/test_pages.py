@@ -52,9 +52,17 @@ def test_sign_in_my_credit_and_the_report(api: Api, people: dict[str, str]) -> N
     listed = [record for name, record in _listed(api, me) if name == "discredited"]
     assert listed
     assert set(listed) <= set(records)
-    report = api.client.get("/me/report")
+    assert page.headers["cache-control"] == "no-store"
+    assert api.client.get("/me/report").status_code == 405  # a GET takes no report
+    assert api.client.post("/me/report", data={"csrf": "forged"}).status_code == 403
+    csrf = re.search(
+        r'action="/me/report">\s*<input type="hidden" name="csrf" value="([^"]+)"', page.text
+    )
+    assert csrf is not None
+    report = api.client.post("/me/report", data={"csrf": csrf.group(1)})
     assert report.status_code == 200
     assert report.content.startswith(b"%PDF-")
+    assert report.headers["cache-control"] == "no-store"
     log = api.services.audit.for_subject(me)
     assert {"read:records"} <= {e["action"] for e in log}
     assert any(e["action"].startswith("report:") for e in log)
@@ -99,3 +107,23 @@ def _listed(api: Api, subject_id: str) -> list[tuple[str, str]]:
     snapshot = api.services.snapshots.require()
     row = int(snapshot.locate([subject_id])[0])
     return snapshot.listed_records(row)
+
+
+def test_odd_tokens_and_cookies_are_refused_not_crashed_on(
+    api: Api, people: dict[str, str]
+) -> None:
+    api.client.get("/signin")
+    assert api.client.post("/signin", data={"key": "x", "csrf": "é"}).status_code == 403
+    api.client.cookies.clear()
+    odd = {"cookie": f"{COOKIE}=abc.é".encode()}  # as a browser may send it: raw UTF-8
+    assert api.client.get("/", headers=odd).status_code == 200
+    assert api.client.get("/me", headers=odd, follow_redirects=False).status_code == 303
+
+
+def test_a_subject_missing_from_the_snapshot_gets_a_page_saying_so(api: Api) -> None:
+    token = api.services.keys.create("subject", ["11010519491231002X"])[1]
+    assert sign_in(api, token) == 303
+    page = api.client.get("/me")
+    assert page.status_code == 404
+    assert "no subject 11010519491231002X" in page.text
+    assert page.headers["content-type"].startswith("text/html")

@@ -14,8 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.errors import PlatformError, UnauthorizedError
+from socialcredit.errors import NotFoundError, PlatformError, UnauthorizedError
 from socialcredit.keys import ApiKey
+from socialcredit.reports.content import applying_measures
 from socialcredit.web.deps import Services
 from socialcredit.web.portal import i18n
 from socialcredit.web.portal.session import COOKIE, SESSION_SECONDS, Session, seal, unseal
@@ -43,7 +44,9 @@ def portal_router(services: Services) -> APIRouter:
     secret = services.settings.secret_key.get_secret_value().encode("utf-8")
     secure = services.settings.environment != "development"
 
-    def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    def page(
+        request: Request, name: str, status: int = 200, private: bool = False, **values: Any
+    ) -> HTMLResponse:
         lang = i18n.language(request)
         session = _session(request)
         context = {"csrf": session.csrf if session else "", **values}
@@ -55,6 +58,8 @@ def portal_router(services: Services) -> APIRouter:
         response = HTMLResponse(html, status_code=status)
         response.headers["Content-Security-Policy"] = POLICY
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if private:  # a person's data: kept by no cache
+            response.headers["Cache-Control"] = "no-store"
         if request.query_params.get("lang") in i18n.LANGUAGES:
             response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, samesite="lax")
         return response
@@ -71,9 +76,15 @@ def portal_router(services: Services) -> APIRouter:
             return None  # revoked or expired since: the session ends with its key
         return session, key
 
+    def error_page(request: Request, error: PlatformError) -> HTMLResponse:
+        return page(request, "error.html.j2", status=error.status, message=error.message)
+
     @router.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> HTMLResponse:
-        snapshot = services.snapshots.require()
+        try:
+            snapshot = services.snapshots.require()
+        except PlatformError as error:
+            return error_page(request, error)
         picture = await run_in_threadpool(services.picture, snapshot)
         return page(request, "home.html.j2", picture=picture)
 
@@ -90,7 +101,7 @@ def portal_router(services: Services) -> APIRouter:
     async def signin(request: Request) -> Response:
         form = await request.form()
         given, expected = str(form.get("csrf", "")), request.cookies.get(PRE_SESSION_CSRF, "")
-        if not expected or not secrets.compare_digest(given, expected):
+        if not expected or not _same(given, expected):
             return Response("the form has expired; reload the sign-in page", status_code=403)
         try:
             key = services.keys.authenticate(f"Bearer {str(form.get('key', '')).strip()}")
@@ -117,7 +128,7 @@ def portal_router(services: Services) -> APIRouter:
     async def signout(request: Request) -> Response:
         session = _session(request)
         form = await request.form()
-        if session is None or not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+        if session is None or not _same(str(form.get("csrf", "")), session.csrf):
             return Response("the form has expired; reload the page", status_code=403)
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE)
@@ -129,67 +140,59 @@ def portal_router(services: Services) -> APIRouter:
         if found is None:
             return RedirectResponse("/signin", status_code=303)
         session, key = found
-        snapshot = services.snapshots.require()
-        explanation = await services.audited(
-            key,
-            "self-access (portal)",
-            "read:records",
-            [session.subject_id],
-            lambda: _explain(services, snapshot, session.subject_id),
-            in_thread=True,
-        )
-        measures = _measures(services, explanation)
-        return page(request, "me.html.j2", me=explanation, measures=measures)
+        try:
+            snapshot = services.snapshots.require()
+            explanation = await services.audited(
+                key,
+                "self-access (portal)",
+                "read:records",
+                [session.subject_id],
+                lambda: _explain(services, snapshot, session.subject_id),
+                in_thread=True,
+            )
+        except PlatformError as error:
+            return error_page(request, error)
+        measures = applying_measures(services.catalog, explanation)
+        return page(request, "me.html.j2", private=True, me=explanation, measures=measures)
 
-    @router.get("/me/report", response_model=None)
+    @router.post("/me/report", response_model=None)
     async def my_report(request: Request) -> Response:
+        """A POST with the session's token: each report takes one from the quota, so
+        no other site may make the browser ask for one."""
         from socialcredit.web.routes.reports import make_report, report_response
 
         found = _signed_in(request)
         if found is None:
             return RedirectResponse("/signin", status_code=303)
         session, key = found
-        snapshot = services.snapshots.require()
+        form = await request.form()
+        if not _same(str(form.get("csrf", "")), session.csrf):
+            return Response("the form has expired; reload the page", status_code=403)
+        why = "self-access (portal)"
         try:
+            snapshot = services.snapshots.require()
             issue, data = await run_in_threadpool(
-                make_report, services, key, session.subject_id, snapshot, "pdf", False
+                make_report, services, key, session.subject_id, snapshot, "pdf", False, why
             )
         except PlatformError as error:
-            await services.record_async(
-                key, "self-access (portal)", "report", error.code, [session.subject_id]
-            )
-            raise
+            await services.record_async(key, why, "report", error.code, [session.subject_id])
+            return error_page(request, error)
         return report_response(issue, data, "pdf")
 
     return router
 
 
+def _same(given: str, expected: str) -> bool:
+    """Tokens compared in constant time (as bytes: any text a form may hold)."""
+    return secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 def _explain(services: Services, snapshot: Any, subject_id: str) -> dict[str, Any]:
     from socialcredit.ledger import Ledger
-    from socialcredit.scoring.explain import explain
+    from socialcredit.scoring.explain import UnknownSubjectError, explain
 
-    return explain(
-        Ledger.open(services.settings.data), services.policy_tables, snapshot, subject_id
-    )
-
-
-def _measures(services: Services, explanation: dict[str, Any]) -> list[dict[str, Any]]:
-    """The restrictions that bind the subject and the incentives it is granted, each
-    with what it means (the policy's title and description) and why."""
-    policy = services.catalog.effective(explanation["region"])
-    out = []
-    for decision in explanation["measures"]:
-        rule = policy.measures.get(decision["measure"])
-        if rule is None:
-            continue
-        if (rule.kind == "incentive") == bool(decision["allowed"]):
-            out.append(
-                {
-                    "measure": decision["measure"],
-                    "kind": rule.kind,
-                    "title": rule.title,
-                    "description": rule.description,
-                    "why": decision["detail"],
-                }
-            )
-    return out
+    try:
+        ledger = Ledger.open(services.settings.data)
+        return explain(ledger, services.policy_tables, snapshot, subject_id)
+    except UnknownSubjectError as error:
+        raise NotFoundError(str(error)) from error

@@ -47,7 +47,9 @@ def unseal(value: str | None, secret: bytes, now: float | None = None) -> Sessio
     if not value or value.count(".") != 1:
         return None
     data, mac = value.split(".")
-    if not hmac.compare_digest(mac, _mac(secret, data.encode())):
+    if not data.isascii():
+        return None
+    if not hmac.compare_digest(mac.encode("utf-8"), _mac(secret, data.encode()).encode()):
         return None
     try:
         key_id, subject_id, csrf, made = json.loads(base64.urlsafe_b64decode(data + "==="))

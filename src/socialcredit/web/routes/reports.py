@@ -53,12 +53,12 @@ async def get_subject_report(
     format: Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html.")] = "pdf",
     shared: Annotated[bool, Query(description="For someone else: the ID and name masked.")] = False,
 ) -> Response:
+    why = purpose or ("self-access" if key.role == "subject" else key.role)
     try:
         issue, data = await run_in_threadpool(
-            make_report, services, key, subject_id, snapshot, format, shared
+            make_report, services, key, subject_id, snapshot, format, shared, why
         )
     except PlatformError as error:  # refused: logged too (a taken one is logged with it)
-        why = purpose or ("self-access" if key.role == "subject" else key.role)
         await services.record_async(key, why, "report", error.code, [subject_id])
         raise
     return report_response(issue, data, format)
@@ -70,6 +70,7 @@ def report_response(issue: Issue, data: bytes, format: str) -> Response:
         media_type=MEDIA_TYPES[format],
         headers={
             "Content-Disposition": f'attachment; filename="{issue.number}.{format}"',
+            "Cache-Control": "no-store",  # a person's data: kept by no cache
             "X-Report-Number": issue.number,
             "X-Report-Paid": "true" if issue.paid else "false",
             "X-Report-Free-Left": str(issue.free_left),
@@ -84,28 +85,32 @@ def make_report(
     snapshot: Snapshot,
     format: str,
     shared: bool,
+    purpose: str,
 ) -> tuple[Issue, bytes]:
-    """The report, taken from the quota with its audit entry (the API and the portal
-    alike); PlatformError when refused or impossible."""
+    """The report for a key (the API and the portal alike): PlatformError when refused
+    or impossible."""
     from socialcredit.ledger import Ledger, LedgerError
-    from socialcredit.reports import ReportQuota, render_html, render_pdf, report_content
-    from socialcredit.reports.content import explanation_of, free_reports_per_year
+    from socialcredit.reports import ReportFailedError, issue_report
     from socialcredit.scoring.explain import UnknownSubjectError
 
     key.require_subject(subject_id, "credit report")
     try:
-        ledger = Ledger.open(services.settings.data)
-        explanation = explanation_of(ledger, services.policy_tables, snapshot, subject_id)
+        return issue_report(
+            services.database,
+            Ledger.open(services.settings.data),
+            services.catalog,
+            services.policy_tables,
+            snapshot,
+            subject_id,
+            actor=key.key_id,
+            role=key.role,
+            purpose=purpose,
+            format=format,
+            shared=shared,
+        )
     except UnknownSubjectError as error:
         raise NotFoundError(str(error)) from error
     except LedgerError as error:
         raise UnavailableError(f"the ledger cannot be read: {error}") from error
-    quota = ReportQuota(services.database)
-    free = free_reports_per_year(services.catalog, explanation)
-    issue = quota.take(subject_id, free, key.key_id, snapshot.id, role=key.role)
-    try:
-        html = render_html(report_content(ledger, services.catalog, explanation, issue, shared))
-        return issue, (render_pdf(html) if format == "pdf" else html.encode("utf-8"))
-    except Exception as error:  # no report made: its free one counts again
-        quota.void(issue)
+    except ReportFailedError as error:
         raise UnavailableError("the report could not be made; try again") from error
