@@ -127,6 +127,39 @@ def page(
     }
 
 
+def organisations(
+    ledger: Ledger,
+    catalog: PolicyCatalog,
+    snapshot: Snapshot,
+    subject_ids: list[str],
+    today: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """The platform's entries of these organisations (codes and names public): each
+    with the public lists it is on and its records still published ``today``."""
+    from socialcredit.ledger.ingest import CHINA_TIME
+
+    located = snapshot.locate(subject_ids)
+    kinds = snapshot.array("kind")
+    organisation = KINDS.index("organisation")
+    chosen = [
+        (int(row), subject_id)
+        for row, subject_id in zip(located.tolist(), subject_ids, strict=True)
+        if row >= 0 and int(kinds[row]) == organisation
+    ]
+    rows = np.asarray([row for row, _ in chosen], np.int64)
+    ids = [subject_id for _, subject_id in chosen]
+    behind = {row: snapshot.published_records(row) for row, _ in chosen}
+    day = today or dt.datetime.now(CHINA_TIME).date()
+    entries = _entries(ledger, catalog, snapshot, rows, ids, behind, day)
+    public = set(public_lists(snapshot, catalog))
+    names = snapshot.metadata["list_names"]
+    bits = {entry_id: int(snapshot.array("lists")[row]) for row, entry_id in chosen}
+    for entry in entries:
+        on = bits.get(entry["subject_id"], 0)
+        entry["lists"] = [n for i, n in enumerate(names) if on >> i & 1 and n in public]
+    return entries
+
+
 def _records_behind(
     snapshot: Snapshot, list_name: str, rows: npt.NDArray[np.int64]
 ) -> dict[int, list[tuple[str, bool]]]:

@@ -102,6 +102,16 @@ REPORT_ISSUES = Table(
     sqlite_autoincrement=True,
 )
 
+#: searches on the national credit information platform, per searcher and day (China's):
+#: the daily quota of those the policy does not grant free searches
+SEARCH_COUNTS = Table(
+    "search_counts",
+    METADATA,
+    Column("searcher", String(80), primary_key=True),  # "subject:<id>" or "ip:<address>"
+    Column("day", String(10), primary_key=True),
+    Column("searches", Integer, nullable=False),
+)
+
 #: the newest entry's number and hash, updated in the same transaction as each append:
 #: removing entries from the end is then detected too
 AUDIT_HEAD = Table(

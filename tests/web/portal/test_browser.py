@@ -135,3 +135,23 @@ def test_sign_in_my_credit_and_report_download(portal: Portal, scored: Scored) -
     assert person in text
     assert download.suggested_filename.startswith("SCR-")
     assert download.suggested_filename[:-4] in text  # the report number
+
+
+def test_a_search_on_the_platform(portal: Portal, scored: Scored) -> None:
+    table = scored.snapshot.subject_table(["subject_id", "kind"])
+    code = next(
+        str(s)
+        for s, k in zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True)
+        if k == "organisation"
+    )
+    page = portal.page
+    page.goto(portal.base + "/platform?lang=en")
+    page.fill("#q", code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f'#results tr[data-code="{code}"]')
+    assert page.locator("#results tbody tr").count() == 1
+    assert page.inner_text("#left") == "9"
+    portal.shot("platform-search")
+    page.click("text=The discredited list")
+    page.wait_for_selector("#listing tbody tr")
+    assert "*" in page.locator('#listing tr[data-kind="person"] td').nth(1).inner_text()

@@ -3,8 +3,11 @@ cookies, my credit, the report, the language switch, nothing from the network.""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from pathlib import Path
 
+from socialcredit.policy import PolicyCatalog
 from socialcredit.web.portal.session import COOKIE
 from tests.web.conftest import Api
 
@@ -127,3 +130,88 @@ def test_a_subject_missing_from_the_snapshot_gets_a_page_saying_so(api: Api) -> 
     assert page.status_code == 404
     assert "no subject 11010519491231002X" in page.text
     assert page.headers["content-type"].startswith("text/html")
+
+
+def _organisation(api: Api) -> tuple[str, str]:
+    from socialcredit.ledger import Ledger
+    from socialcredit.scoring.directory import Directory
+
+    snapshot = api.services.snapshots.require()
+    directory = Directory.of(Ledger.open(api.settings.data), snapshot)
+    return str(directory.codes[3]), str(directory.names[3])
+
+
+def test_the_platform_finds_organisations_by_code_and_by_name(api: Api) -> None:
+    code, name = _organisation(api)
+    by_code = api.client.get("/platform", params={"q": code.lower()})
+    assert by_code.status_code == 200
+    assert re.findall(r'data-code="([^"]+)"', by_code.text) == [code]
+    assert name in by_code.text
+    part = name[2:5]
+    by_name = api.client.get("/platform", params={"q": part})
+    codes = re.findall(r'data-code="([^"]+)"', by_name.text)
+    assert code in codes
+    assert all(c.startswith(("9", "1", "5", "Y")) or len(c) == 18 for c in codes)
+    nobody = api.client.get("/platform", params={"q": "11010519491231002X"})  # a person's
+    assert 'id="no-results"' in nobody.text
+    log = api.services.audit.for_subject(code)
+    assert any(e["action"] == "read:platform" for e in log)
+
+
+def test_others_get_a_daily_quota_of_searches(api: Api) -> None:
+    code, _ = _organisation(api)
+    lefts = []
+    for _ in range(10):
+        answer = api.client.get("/platform", params={"q": code})
+        assert answer.status_code == 200
+        found = re.search(r'id="left">(\d+)<', answer.text)
+        assert found is not None
+        lefts.append(int(found.group(1)))
+    assert lefts == list(range(9, -1, -1))
+    refused = api.client.get("/platform", params={"q": code})
+    assert refused.status_code == 429
+    assert "used up" in refused.text or "用完" in refused.text
+    assert api.client.get("/platform").status_code == 200  # the form alone costs nothing
+
+
+def test_role_models_search_without_limit(tmp_path: Path, shipped_catalog: PolicyCatalog) -> None:
+    from fastapi.testclient import TestClient
+
+    from socialcredit.web import create_app
+    from socialcredit.web.app import build_services
+    from tests.scoring.factories import LedgerBook
+    from tests.web.conftest import api_settings
+
+    book = LedgerBook(tmp_path / "data", shipped_catalog)
+    model = book.person()
+    firm = book.organisation()
+    for month in range(1, 6):
+        book.record(model, "honours.commendation", f"2026-0{month}-01")
+    book.record(firm, "environment.illegal_discharge", "2026-03-01")
+    book.score(dt.date(2026, 6, 30))
+    settings = api_settings(book.data, tmp_path / "store.db", rate_limit=1_000_000)
+    services = build_services(settings)
+    with TestClient(create_app(settings, services)) as client:
+        api = Api(client, services, settings)
+        assert sign_in(api, services.keys.create("subject", [model])[1]) == 303
+        for _ in range(12):  # past the others' 10
+            answer = client.get("/platform", params={"q": firm})
+            assert answer.status_code == 200
+            assert 'id="left"' not in answer.text
+            assert re.findall(r'data-code="([^"]+)"', answer.text) == [firm]
+    services.database.dispose()
+
+
+def test_the_discredited_list_pages_with_persons_masked(api: Api) -> None:
+    first = api.client.get("/platform/list")
+    assert first.status_code == 200
+    kinds = re.findall(r'data-kind="([^"]+)"', first.text)
+    assert 0 < len(kinds) <= 25  # those listed only by records no longer published are left out
+    codes = re.findall(r'<tr data-kind="person"><td>[^<]*</td><td>([^<]+)</td>', first.text)
+    assert codes
+    assert all("*" in code for code in codes)
+    following = re.search(r'id="next" href="([^"]+)"', first.text)
+    assert following is not None
+    second = api.client.get(following.group(1).replace("&amp;", "&"))
+    assert second.status_code == 200
+    assert re.findall(r'data-kind="([^"]+)"', second.text)

@@ -17,8 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from socialcredit.errors import NotFoundError, PlatformError, UnauthorizedError
 from socialcredit.keys import ApiKey
 from socialcredit.reports.content import applying_measures
+from socialcredit.scoring.directory import Directory
+from socialcredit.scoring.snapshots import Snapshot
 from socialcredit.web.deps import Services
 from socialcredit.web.portal import i18n
+from socialcredit.web.portal.search_quota import MEASURE as SEARCH_MEASURE
+from socialcredit.web.portal.search_quota import take_search
 from socialcredit.web.portal.session import COOKIE, SESSION_SECONDS, Session, seal, unseal
 
 PRE_SESSION_CSRF = "sc_csrf"
@@ -179,7 +183,102 @@ def portal_router(services: Services) -> APIRouter:
             return error_page(request, error)
         return report_response(issue, data, "pdf")
 
+    directories: dict[str, Directory] = {}
+
+    def directory(snapshot: Snapshot) -> Directory:
+        found = directories.get(snapshot.id)
+        if found is None:
+            from socialcredit.ledger import Ledger
+
+            found = Directory.of(Ledger.open(services.settings.data), snapshot)
+            directories.clear()  # the snapshot in service only
+            directories[snapshot.id] = found
+        return found
+
+    @router.get("/platform", response_class=HTMLResponse)
+    async def platform(request: Request, q: str = "") -> HTMLResponse:
+        """Search organisations by name or code: without limit for those the policy
+        grants free searches, else a daily quota (by subject, or by address)."""
+        from socialcredit.ledger import Ledger
+        from socialcredit.scoring.disclosure import organisations
+
+        query = q.strip()[:100]
+        try:
+            snapshot = services.snapshots.require()
+        except PlatformError as error:
+            return error_page(request, error)
+        if not query:
+            return page(request, "platform.html.j2", query="", results=None, left=None)
+        found = _signed_in(request)
+        client = request.client.host if request.client else "unknown"
+        searcher = f"subject:{found[0].subject_id}" if found else f"ip:{client}"
+        left = None
+        if not (found and _granted(snapshot, found[0].subject_id, SEARCH_MEASURE)):
+            rule = services.catalog.effective().measures.get(SEARCH_MEASURE)
+            daily = rule.daily_quota_others if rule and rule.daily_quota_others else 10
+            left = await run_in_threadpool(take_search, services.database, searcher, daily)
+            if left is None:
+                return page(
+                    request,
+                    "error.html.j2",
+                    status=429,
+                    message=i18n.TEXT[i18n.language(request)]["quota_used"],
+                )
+        hits = await run_in_threadpool(directory(snapshot).search, query)
+        ledger = Ledger.open(services.settings.data)
+        results = await run_in_threadpool(
+            organisations, ledger, services.catalog, snapshot, [code for code, _ in hits]
+        )
+        names = dict(hits)
+        for entry in results:
+            entry["name"] = entry["name"] or names.get(entry["subject_id"])
+        actor = found[1].key_id if found else f"ip:{client}"
+        role = "subject" if found else "public"
+        await run_in_threadpool(
+            services.record_as, actor, role, "platform search", "read:platform", "answered",
+            *[entry["subject_id"] for entry in results],
+        )  # fmt: skip
+        return page(request, "platform.html.j2", query=query, results=results, left=left)
+
+    @router.get("/platform/list", response_class=HTMLResponse)
+    async def discredited_list(request: Request, cursor: str | None = None) -> HTMLResponse:
+        """The public discredited list, a page at a time: persons masked, the records
+        behind each listing (as ``GET /api/v1/lists/discredited``)."""
+        from socialcredit.ledger import Ledger
+        from socialcredit.scoring import disclosure
+
+        client = request.client.host if request.client else "unknown"
+        try:
+            services.limiter.take(f"ip:{client}")
+            snapshot = services.snapshots.require()
+            document = await run_in_threadpool(
+                disclosure.page,
+                Ledger.open(services.settings.data),
+                services.catalog,
+                snapshot,
+                "discredited",
+                (cursor or "")[:200] or None,
+                25,
+            )
+        except PlatformError as error:
+            return error_page(request, error)
+        subjects = [str(s) for s in document.pop("_subject_ids", [])]
+        await run_in_threadpool(
+            services.record_as, f"ip:{client}", "public", "public disclosure",
+            "read:list:discredited", "answered", *subjects,
+        )  # fmt: skip
+        return page(request, "list.html.j2", listing=document)
+
     return router
+
+
+def _granted(snapshot: Snapshot, subject_id: str, measure: str) -> bool:
+    from socialcredit.scoring import answers
+
+    try:
+        return bool(answers.check(snapshot, subject_id, measure)["allowed"])
+    except PlatformError:
+        return False
 
 
 def _same(given: str, expected: str) -> bool:
