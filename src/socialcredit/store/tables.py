@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -110,6 +111,15 @@ SEARCH_COUNTS = Table(
     Column("searcher", String(80), primary_key=True),  # "subject:<id>" or "ip:<address>"
     Column("day", String(10), primary_key=True),
     Column("searches", Integer, nullable=False),
+)
+
+#: portal sign-outs: a session made with this key before ``signed_out_at`` (seconds since
+#: the epoch) has ended, whatever copy of its cookie is shown
+PORTAL_SIGNOUTS = Table(
+    "portal_signouts",
+    METADATA,
+    Column("key_id", String(32), primary_key=True),
+    Column("signed_out_at", Float, nullable=False),
 )
 
 #: the newest entry's number and hash, updated in the same transaction as each append:

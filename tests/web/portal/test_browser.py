@@ -155,3 +155,61 @@ def test_a_search_on_the_platform(portal: Portal, scored: Scored) -> None:
     page.click("text=The discredited list")
     page.wait_for_selector("#listing tbody tr")
     assert "*" in page.locator('#listing tr[data-kind="person"] td').nth(1).inner_text()
+
+
+CONTRAST = """() => {
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const colour = (text) => (text.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const c = colour(getComputedStyle(e).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const own = [...element.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || element.offsetParent === null) continue;
+    const fg = luminance(colour(getComputedStyle(element).color).slice(0, 3));
+    const bg = luminance(background(element));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    if (ratio < 4.5) worst.push([element.tagName, element.textContent.trim().slice(0, 30), ratio]);
+  }
+  const unlabelled = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+    .filter((i) => !(i.id && document.querySelector(`label[for="${i.id}"]`))
+                   && !i.getAttribute("aria-label"))
+    .map((i) => i.name);
+  return { lang: document.documentElement.lang, worst, unlabelled };
+}"""
+
+
+def test_pages_pass_basic_accessibility_checks(portal: Portal, scored: Scored) -> None:
+    """Text contrast of 4.5:1 or more (WCAG AA), every field labelled, the language
+    declared; the language switch and the search work from the keyboard."""
+    page = portal.page
+    person = _discredited(scored)
+    for path in ("/", "/platform", "/platform/list", "/signin"):
+        page.goto(portal.base + path)
+        found = page.evaluate(CONTRAST)
+        assert found["lang"] == "zh-CN", path
+        assert found["worst"] == [], (path, found["worst"])
+        assert found["unlabelled"] == [], (path, found["unlabelled"])
+    page.fill("#key", portal.key(person))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me")
+    found = page.evaluate(CONTRAST)
+    assert (found["worst"], found["unlabelled"]) == ([], []), found
+    page.goto(portal.base + "/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip"
+    switch = page.locator("nav a", has_text="English")
+    switch.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang=en]")

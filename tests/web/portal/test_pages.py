@@ -80,8 +80,12 @@ def test_forms_without_their_token_are_refused(api: Api, people: dict[str, str])
     page = api.client.get("/me")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
+    copy = api.client.cookies.get(COOKIE)
     out = api.client.post("/signout", data={"csrf": csrf.group(1)}, follow_redirects=False)
     assert out.status_code == 303
+    assert api.client.get("/me", follow_redirects=False).status_code == 303
+    assert copy
+    api.client.cookies.set(COOKIE, copy)  # a copy of the cookie taken before signing out
     assert api.client.get("/me", follow_redirects=False).status_code == 303
 
 

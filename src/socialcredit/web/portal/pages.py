@@ -20,7 +20,7 @@ from socialcredit.reports.content import applying_measures
 from socialcredit.scoring.directory import Directory
 from socialcredit.scoring.snapshots import Snapshot
 from socialcredit.web.deps import Services
-from socialcredit.web.portal import i18n
+from socialcredit.web.portal import i18n, signouts
 from socialcredit.web.portal.search_quota import MEASURE as SEARCH_MEASURE
 from socialcredit.web.portal.search_quota import take_search
 from socialcredit.web.portal.session import COOKIE, SESSION_SECONDS, Session, seal, unseal
@@ -78,6 +78,8 @@ def portal_router(services: Services) -> APIRouter:
         key = services.keys.active(session.key_id)
         if key is None or key.role != "subject" or key.subject_id != session.subject_id:
             return None  # revoked or expired since: the session ends with its key
+        if signouts.ended(services.database, session.key_id, session.made):
+            return None
         return session, key
 
     def error_page(request: Request, error: PlatformError) -> HTMLResponse:
@@ -134,6 +136,7 @@ def portal_router(services: Services) -> APIRouter:
         form = await request.form()
         if session is None or not _same(str(form.get("csrf", "")), session.csrf):
             return Response("the form has expired; reload the page", status_code=403)
+        await run_in_threadpool(signouts.sign_out, services.database, session.key_id)
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE)
         return response
