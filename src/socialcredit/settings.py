@@ -86,6 +86,27 @@ class Settings(BaseSettings):
         json_schema_extra=SERVE,
     )
 
+    oidc_issuer: str | None = Field(
+        None,
+        description="OpenID Connect issuer URL for portal sign-in (env only); unset: keys only.",
+        json_schema_extra={"cli": False},
+    )
+    oidc_client_id: str | None = Field(
+        None,
+        description="The portal's client id at the issuer (env only).",
+        json_schema_extra={"cli": False},
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        None,
+        description="The portal's client secret at the issuer (env only).",
+        json_schema_extra={"cli": False},
+    )
+    oidc_subject_claim: str = Field(
+        "socialcredit_subject_id",
+        description="ID token claim holding the resident ID or credit code (env only).",
+        json_schema_extra={"cli": False},
+    )
+
     @field_validator("policy_dir", mode="before")
     @classmethod
     def _empty_means_default(cls, value: object) -> object:
@@ -100,6 +121,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
+        if self.oidc_issuer is not None:
+            if not (self.oidc_client_id and self.oidc_client_secret):
+                raise ValueError(
+                    "oidc_issuer: set SOCIALCREDIT_OIDC_CLIENT_ID and "
+                    "SOCIALCREDIT_OIDC_CLIENT_SECRET too"
+                )
+            if not self.oidc_issuer.startswith("https://") and (self.environment != "development"):
+                raise ValueError("oidc_issuer: an https:// issuer outside development")
         secret = self.secret_key.get_secret_value()
         if self.environment != "development":
             if secret == DEVELOPMENT_SECRET or len(secret) < 32:

@@ -5,6 +5,7 @@ styles from the server only (Content-Security-Policy)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from functools import cache
 from typing import Any
@@ -21,11 +22,21 @@ from socialcredit.scoring.directory import Directory
 from socialcredit.scoring.snapshots import Snapshot
 from socialcredit.web.deps import Services
 from socialcredit.web.portal import i18n, signouts
+from socialcredit.web.portal.oidc import STATE_SECONDS, OidcClient, SignInRefusedError
 from socialcredit.web.portal.search_quota import MEASURE as SEARCH_MEASURE
 from socialcredit.web.portal.search_quota import take_search
-from socialcredit.web.portal.session import COOKIE, SESSION_SECONDS, Session, seal, unseal
+from socialcredit.web.portal.session import (
+    COOKIE,
+    SESSION_SECONDS,
+    Session,
+    seal,
+    seal_values,
+    unseal,
+    unseal_values,
+)
 
 PRE_SESSION_CSRF = "sc_csrf"
+OIDC_COOKIE = "sc_oidc"
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -97,7 +108,9 @@ def portal_router(services: Services) -> APIRouter:
     @router.get("/signin", response_class=HTMLResponse)
     async def signin_form(request: Request) -> HTMLResponse:
         token = secrets.token_urlsafe(24)
-        response = page(request, "signin.html.j2", form_csrf=token, failed=False)
+        response = page(
+            request, "signin.html.j2", form_csrf=token, failed=False, oidc=oidc is not None
+        )
         response.set_cookie(
             PRE_SESSION_CSRF, token, httponly=True, samesite="strict", secure=secure
         )
@@ -116,8 +129,18 @@ def portal_router(services: Services) -> APIRouter:
         except UnauthorizedError:
             client = request.client.host if request.client else "unknown"
             services.failures.take(f"auth:{client}")  # guessing keys: 429 past the limit
-            return page(request, "signin.html.j2", status=401, form_csrf=expected, failed=True)
-        session = Session.start(key.key_id, key.subject_id)
+            return page(
+                request, "signin.html.j2", status=401, form_csrf=expected, failed=True,
+                oidc=oidc is not None,
+            )  # fmt: skip
+        response = start_session(key.key_id, key.subject_id)
+        response.delete_cookie(PRE_SESSION_CSRF)
+        return response
+
+    oidc = _oidc_client(services)
+
+    def start_session(key_id: str, subject_id: str) -> RedirectResponse:
+        session = Session.start(key_id, subject_id)
         response = RedirectResponse("/me", status_code=303)
         response.set_cookie(
             COOKIE,
@@ -127,7 +150,47 @@ def portal_router(services: Services) -> APIRouter:
             samesite="lax",
             secure=secure,
         )
-        response.delete_cookie(PRE_SESSION_CSRF)
+        return response
+
+    @router.get("/signin/oidc", response_model=None)
+    async def signin_oidc(request: Request) -> Response:
+        if oidc is None:
+            return page(
+                request, "error.html.j2", status=404, message="OpenID Connect is not set up"
+            )
+        callback = str(request.url_for("signin_oidc_callback"))
+        try:
+            url, state, nonce = await run_in_threadpool(oidc.authorize_url, callback)
+        except Exception as error:  # the provider cannot be reached
+            message = f"the identity provider cannot be reached: {error}"
+            return page(request, "error.html.j2", status=503, message=message)
+        response = RedirectResponse(url, status_code=303)
+        response.set_cookie(
+            OIDC_COOKIE,
+            seal_values([state, nonce], secret, "oidc"),
+            max_age=STATE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
+        return response
+
+    @router.get("/signin/oidc/callback", response_model=None, name="signin_oidc_callback")
+    async def signin_oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
+        kept = unseal_values(request.cookies.get(OIDC_COOKIE), secret, "oidc", STATE_SECONDS)
+        if oidc is None or kept is None or not _same(state, kept[0][0]) or not code:
+            return Response("the sign-in has expired; start again", status_code=403)
+        callback = str(request.url_for("signin_oidc_callback"))
+        try:
+            subject_id = await run_in_threadpool(oidc.subject_of, code, callback, kept[0][1])
+        except SignInRefusedError:
+            client = request.client.host if request.client else "unknown"
+            services.failures.take(f"auth:{client}")
+            return page(request, "signin.html.j2", status=401, form_csrf="", failed=True, oidc=True)
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=SESSION_SECONDS)
+        key, _ = services.keys.create("subject", [subject_id], expires, "portal sign-in (oidc)")
+        response = start_session(key.key_id, subject_id)
+        response.delete_cookie(OIDC_COOKIE)
         return response
 
     @router.post("/signout", response_model=None)
@@ -273,6 +336,18 @@ def portal_router(services: Services) -> APIRouter:
         return page(request, "list.html.j2", listing=document)
 
     return router
+
+
+def _oidc_client(services: Services) -> OidcClient | None:
+    settings = services.settings
+    if not (settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret):
+        return None
+    return OidcClient(
+        settings.oidc_issuer,
+        settings.oidc_client_id,
+        settings.oidc_client_secret.get_secret_value(),
+        settings.oidc_subject_claim,
+    )
 
 
 def _granted(snapshot: Snapshot, subject_id: str, measure: str) -> bool:

@@ -29,32 +29,48 @@ class Session:
         return cls(key_id, subject_id, secrets.token_urlsafe(24), time.time())
 
 
-def _mac(secret: bytes, data: bytes) -> str:
-    digest = hmac.new(secret, b"portal-session|" + data, hashlib.sha256).digest()
+def _mac(secret: bytes, data: bytes, purpose: str) -> str:
+    digest = hmac.new(secret, purpose.encode() + b"|" + data, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def seal(session: Session, secret: bytes) -> str:
-    payload = json.dumps(
-        [session.key_id, session.subject_id, session.csrf, session.made], separators=(",", ":")
-    ).encode()
+def seal_values(values: list[str], secret: bytes, purpose: str) -> str:
+    """``values`` and the time now, signed for ``purpose`` (one cookie's value cannot
+    pass for another's)."""
+    payload = json.dumps([*values, time.time()], separators=(",", ":")).encode()
     data = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-    return f"{data}.{_mac(secret, data.encode())}"
+    return f"{data}.{_mac(secret, data.encode(), purpose)}"
 
 
-def unseal(value: str | None, secret: bytes, now: float | None = None) -> Session | None:
-    """The session in a cookie, or None if absent, altered or too old."""
+def unseal_values(
+    value: str | None, secret: bytes, purpose: str, max_age: float, now: float | None = None
+) -> tuple[list[str], float] | None:
+    """The values and when they were sealed; None if absent, altered or too old."""
     if not value or value.count(".") != 1:
         return None
     data, mac = value.split(".")
     if not data.isascii():
         return None
-    if not hmac.compare_digest(mac.encode("utf-8"), _mac(secret, data.encode()).encode()):
+    if not hmac.compare_digest(mac.encode("utf-8"), _mac(secret, data.encode(), purpose).encode()):
         return None
     try:
-        key_id, subject_id, csrf, made = json.loads(base64.urlsafe_b64decode(data + "==="))
+        *values, made = json.loads(base64.urlsafe_b64decode(data + "==="))
+        made = float(made)
     except (ValueError, TypeError):
         return None
-    if (now or time.time()) - float(made) > SESSION_SECONDS:
+    if (now or time.time()) - made > max_age:
         return None
-    return Session(str(key_id), str(subject_id), str(csrf), float(made))
+    return [str(v) for v in values], made
+
+
+def seal(session: Session, secret: bytes) -> str:
+    return seal_values([session.key_id, session.subject_id, session.csrf], secret, "session")
+
+
+def unseal(value: str | None, secret: bytes, now: float | None = None) -> Session | None:
+    """The session in a cookie, or None if absent, altered or too old."""
+    found = unseal_values(value, secret, "session", SESSION_SECONDS, now)
+    if found is None or len(found[0]) != 3:
+        return None
+    (key_id, subject_id, csrf), made = found
+    return Session(key_id, subject_id, csrf, made)
