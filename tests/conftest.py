@@ -10,9 +10,10 @@ from socialcredit.policy import PolicyCatalog, load_catalog, shipped_policy_dir
 from socialcredit.simulate import GenerateOptions, generate
 from tests.populations import population
 from tests.scored import scored
+from tests.stores import postgres_server, store_url
 
 # session fixtures shared by several test packages
-__all__ = ["population", "scored"]
+__all__ = ["population", "postgres_server", "scored", "store_url"]
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,9 @@ def entry(n: int, *subjects: str) -> AuditEntry:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> AuditLog:
-    audit = AuditLog(Database(f"sqlite:///{tmp_path / 'audit.db'}"))
+def log(store_url: str) -> AuditLog:
+    """On SQLite and on PostgreSQL."""
+    audit = AuditLog(Database(store_url))
     audit.append([entry(n, PERSON, f"S{n}") for n in range(1, 6)])
     audit.append([entry(6)])
     return audit
@@ -102,9 +103,8 @@ def test_reordered_entries_are_found(log: AuditLog) -> None:
     assert result.position == 2
 
 
-def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'audit.db'}"
-    logs = [AuditLog(Database(url)) for _ in range(4)]  # as separate processes would
+def test_concurrent_appends_keep_one_chain(store_url: str) -> None:
+    logs = [AuditLog(Database(store_url)) for _ in range(4)]  # as separate processes would
 
     def write(log: AuditLog, n: int) -> None:
         for i in range(25):

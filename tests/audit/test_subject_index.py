@@ -28,13 +28,28 @@ def small_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(subject_index, "FINAL_RUN_PAIRS", 3 * 400)
 
 
-def make_log(tmp_path: Path, maintains: bool = False, one_store: bool = False) -> AuditLog:
+def make_log(
+    tmp_path: Path, maintains: bool = False, one_store: bool = False, url: str | None = None
+) -> AuditLog:
     """A log on a SQLite file, its index in a file beside it; or (``one_store``) both in
-    one in-memory database, as on PostgreSQL."""
-    url = "sqlite://" if one_store else f"sqlite:///{tmp_path / 'audit.db'}"
+    one in-memory database; or both in one PostgreSQL database (``url``)."""
+    url = url or ("sqlite://" if one_store else f"sqlite:///{tmp_path / 'audit.db'}")
     log = AuditLog(Database(url), maintains_index=maintains)
-    assert (log.index.store is log.database) == one_store
+    assert (log.index.store is log.database) == (one_store or url.startswith("postgresql"))
     return log
+
+
+@pytest.fixture(params=["file", "memory", "postgresql"])
+def backend_log(request: pytest.FixtureRequest, tmp_path: Path) -> AuditLog:
+    """A log on each backend: a SQLite file (its index beside it), one in-memory SQLite
+    database, and a real PostgreSQL."""
+    if request.param == "postgresql":
+        from tests.stores import fresh_postgres_database
+
+        return make_log(
+            tmp_path, url=fresh_postgres_database(request.getfixturevalue("postgres_server"))
+        )
+    return make_log(tmp_path, one_store=request.param == "memory")
 
 
 def entry(n: int, subjects: list[str]) -> AuditEntry:
@@ -62,11 +77,8 @@ PINNED_EMPTY = -2152535657050944081
 
 
 @pytest.mark.usefixtures("small_runs")
-@pytest.mark.parametrize("one_store", [False, True])
-def test_look_ups_match_a_scan_through_tail_runs_and_merges(
-    tmp_path: Path, one_store: bool
-) -> None:
-    log = make_log(tmp_path, one_store=one_store)
+def test_look_ups_match_a_scan_through_tail_runs_and_merges(backend_log: AuditLog) -> None:
+    log = backend_log
     rng = random.Random(5)
     people = [f"P{n:04d}" for n in range(40)]
     expected: dict[str, list[int]] = {p: [] for p in people}
@@ -146,11 +158,8 @@ def test_a_run_cut_short_is_ignored_then_collected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["page removed", "entry changed", "run hidden"])
-@pytest.mark.parametrize("one_store", [False, True])
-def test_a_damaged_index_is_found_by_verify_and_rebuilt(
-    tmp_path: Path, damage: str, one_store: bool
-) -> None:
-    log = make_log(tmp_path, one_store=one_store)
+def test_a_damaged_index_is_found_by_verify_and_rebuilt(backend_log: AuditLog, damage: str) -> None:
+    log = backend_log
     log.append([entry(n, [f"S{n % 7}", f"S{n % 5}"]) for n in range(3000)])
     log.index.maintain()
     pages = AUDIT_INDEX_PAGES
@@ -185,8 +194,8 @@ def test_a_damaged_index_is_found_by_verify_and_rebuilt(
     )
 
 
-def test_one_process_maintains_at_a_time(tmp_path: Path) -> None:
-    first, second = make_log(tmp_path), make_log(tmp_path)
+def test_one_process_maintains_at_a_time(store_url: str) -> None:
+    first, second = (AuditLog(Database(store_url), maintains_index=False) for _ in range(2))
     first.append([entry(1, ["A"])])
     with first.index.store.exclusive("audit-index") as mine:
         assert mine

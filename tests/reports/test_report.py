@@ -151,8 +151,8 @@ def test_the_pdf_renders_chinese_names(scored: Scored, catalog: PolicyCatalog) -
     assert any(("WenQuanYi" in f or "CJK" in f or "Han" in f) for f in fonts), fonts
 
 
-def test_two_free_reports_a_year_then_paid(tmp_path: Path) -> None:
-    quota = ReportQuota(Database(f"sqlite:///{tmp_path / 'store.db'}"))
+def test_two_free_reports_a_year_then_paid(store_url: str) -> None:
+    quota = ReportQuota(Database(store_url))
     taken = [quota.take("P1", 2, "cli:test", "snap", NOW) for _ in range(3)]
     assert [t.paid for t in taken] == [False, False, True]
     assert [t.free_left for t in taken] == [1, 0, 0]
@@ -193,8 +193,8 @@ def test_role_models_get_the_policys_free_reports(
     assert free_reports_per_year(shipped_catalog, shown[ordinary]) == 2
 
 
-def test_two_downloads_at_once_cannot_both_take_the_last_free_one(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+def test_two_downloads_at_once_cannot_both_take_the_last_free_one(store_url: str) -> None:
+    url = store_url
     ReportQuota(Database(url)).take("P1", 2, "cli:test", "snap", NOW)  # one free left
     quotas = [ReportQuota(Database(url)) for _ in range(4)]  # as separate processes would
     start = threading.Barrier(len(quotas))

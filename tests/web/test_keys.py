@@ -18,8 +18,9 @@ from socialcredit.store.tables import API_KEYS
 
 
 @pytest.fixture
-def ring(tmp_path: Path) -> KeyRing:
-    return KeyRing(Database(f"sqlite:///{tmp_path / 'keys.db'}"), b"k" * 32)
+def ring(store_url: str) -> KeyRing:
+    """On SQLite and on PostgreSQL."""
+    return KeyRing(Database(store_url), b"k" * 32)
 
 
 def test_a_key_works_and_only_its_hash_is_stored(ring: KeyRing) -> None:
