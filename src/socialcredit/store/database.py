@@ -37,7 +37,12 @@ class Database:
         self.engine = _engine(url, checkpoints_apart)
         self._thread_lock = threading.Lock()
         self._named_locks: dict[str, threading.Lock] = {}
-        tables.create_all(self.engine)
+        if tables is METADATA:
+            from socialcredit.store import migrate
+
+            migrate.upgrade(self.engine)  # the store's schema: Alembic's migrations
+        else:
+            tables.create_all(self.engine)  # derived data (the audit index): no history
         try:
             _require_columns(self.engine, tables)
         except OutdatedStoreError:
