@@ -12,7 +12,8 @@ from socialcredit.audit.log import (
     entry_hash,
 )
 from socialcredit.audit.maintainer import IndexMaintainer
-from socialcredit.audit.subject_index import SubjectIndex, subject_keys
+from socialcredit.audit.subject_index import SubjectIndex
+from socialcredit.audit.subjects import subject_keys
 from socialcredit.audit.writer import AuditWriter
 
 __all__ = [

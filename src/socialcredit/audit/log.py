@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, select
 
-from socialcredit.audit.subject_index import (
-    SubjectIndex,
+from socialcredit.audit.subject_index import SubjectIndex
+from socialcredit.audit.subjects import (
     contains,
     pairs_digest,
     quoted,
