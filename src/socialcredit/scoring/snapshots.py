@@ -22,13 +22,13 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,7 @@ from socialcredit.scoring.ranking import RankTables
 from socialcredit.scoring.snapshot_files import ARRAYS, subject_table_files, sync_file
 from socialcredit.scoring.subject_index import SubjectIndex
 
+T = TypeVar("T")
 SNAPSHOT_FORMAT = 1
 _ID = re.compile(r"^\d{6}-\d{8}T\d{6}Z$")
 
@@ -201,6 +202,7 @@ class Snapshot:
         self.id: str = path.name
         self._arrays: dict[str, npt.NDArray[Any]] = {}
         self._rows_on: dict[str, npt.NDArray[np.int64]] = {}
+        self._derived: dict[str, Any] = {}
 
     @classmethod
     def open(cls, path: Path) -> Snapshot:
@@ -276,6 +278,15 @@ class Snapshot:
         rows, names, records = self._listed
         low, high = np.searchsorted(rows, [row, row + 1])
         return [(str(names[i]), str(records[i])) for i in range(int(low), int(high))]
+
+    def derived(self, name: str, make: Callable[[], T]) -> T:
+        """What ``make`` derives from this snapshot, made once and kept as long as the
+        snapshot (a server's per-snapshot answers: dropped with it when a new one is
+        served)."""
+        if name not in self._derived:
+            self._derived[name] = make()
+        found: T = self._derived[name]
+        return found
 
     def rows_on(self, list_name: str) -> npt.NDArray[np.int64]:
         """The rows of the subjects on ``list_name``, ascending (found once per list:

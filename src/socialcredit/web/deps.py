@@ -53,20 +53,12 @@ class Services:
     metrics: Metrics
     #: refused authentications per client address (guessing keys)
     failures: RateLimiter = field(default_factory=lambda: RateLimiter(AUTH_FAILURES_PER_SECOND))
-    #: the national picture of the snapshot in service, made once
-    pictures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def picture(self, snapshot: Snapshot) -> dict[str, Any]:
-        """The national picture of ``snapshot``, made once (the snapshot in service's
-        only: an older one's is dropped)."""
-        cached = self.pictures.get(snapshot.id)
-        if cached is None:
-            from socialcredit.scoring.picture import national_picture
+        """The national picture of ``snapshot``, made once per snapshot."""
+        from socialcredit.scoring.picture import national_picture
 
-            cached = national_picture(snapshot)
-            self.pictures.clear()
-            self.pictures[snapshot.id] = cached
-        return cached
+        return snapshot.derived("national picture", lambda: national_picture(snapshot))
 
     @cached_property
     def audit_writer(self) -> AuditWriter:

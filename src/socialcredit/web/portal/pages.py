@@ -249,17 +249,12 @@ def portal_router(services: Services) -> APIRouter:
             return error_page(request, error)
         return report_response(issue, data, "pdf")
 
-    directories: dict[str, Directory] = {}
-
     def directory(snapshot: Snapshot) -> Directory:
-        found = directories.get(snapshot.id)
-        if found is None:
-            from socialcredit.ledger import Ledger
+        from socialcredit.ledger import Ledger
 
-            found = Directory.of(Ledger.open(services.settings.data), snapshot)
-            directories.clear()  # the snapshot in service only
-            directories[snapshot.id] = found
-        return found
+        return snapshot.derived(
+            "directory", lambda: Directory.of(Ledger.open(services.settings.data), snapshot)
+        )
 
     @router.get("/platform", response_class=HTMLResponse)
     async def platform(request: Request, q: str = "") -> HTMLResponse:
