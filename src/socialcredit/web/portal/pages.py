@@ -305,29 +305,22 @@ def portal_router(services: Services) -> APIRouter:
     async def discredited_list(request: Request, cursor: str | None = None) -> HTMLResponse:
         """The public discredited list, a page at a time: persons masked, the records
         behind each listing (as ``GET /api/v1/lists/discredited``)."""
-        from socialcredit.ledger import Ledger
-        from socialcredit.scoring import disclosure
+        from socialcredit.web.routes.lists import read_public_list
 
         client = request.client.host if request.client else "unknown"
         try:
-            services.limiter.take(f"ip:{client}")
             snapshot = services.snapshots.require()
             document = await run_in_threadpool(
-                disclosure.page,
-                Ledger.open(services.settings.data),
-                services.catalog,
+                read_public_list,
+                services,
                 snapshot,
+                client,
                 "discredited",
                 (cursor or "")[:200] or None,
                 25,
             )
         except PlatformError as error:
             return error_page(request, error)
-        subjects = [str(s) for s in document.pop("_subject_ids", [])]
-        await run_in_threadpool(
-            services.record_as, f"ip:{client}", "public", "public disclosure",
-            "read:list:discredited", "answered", *subjects,
-        )  # fmt: skip
         return page(request, "list.html.j2", listing=document)
 
     return router

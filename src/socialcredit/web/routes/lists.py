@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from socialcredit.errors import UnavailableError
-from socialcredit.web.deps import ServicesDep, SnapshotDep
+from socialcredit.scoring.snapshots import Snapshot
+from socialcredit.web.deps import Services, ServicesDep, SnapshotDep
 from socialcredit.web.schemas import ListPage, error_responses
 
 router = APIRouter(prefix="/api/v1/lists", tags=["public lists"])
@@ -43,10 +44,23 @@ def get_public_list(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Entries per page.")] = 50,
 ) -> dict[str, Any]:
+    client = request.client.host if request.client else "unknown"
+    return read_public_list(services, snapshot, client, list_name, cursor, limit)
+
+
+def read_public_list(
+    services: Services,
+    snapshot: Snapshot,
+    client: str,
+    list_name: str,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A page of a public list for a reader at ``client`` (the API and the portal
+    alike): limited per address, and audited about the subjects on it."""
     from socialcredit.ledger import Ledger, LedgerError
     from socialcredit.scoring import disclosure
 
-    client = request.client.host if request.client else "unknown"
     services.limiter.take(f"ip:{client}")
     try:
         ledger = Ledger.open(services.settings.data)
