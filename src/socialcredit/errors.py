@@ -45,6 +45,12 @@ class NotFoundError(PlatformError):
     status, code = 404, "not_found"
 
 
+class ConflictError(PlatformError):
+    """The request lost a race or repeats what was done (a case already decided)."""
+
+    status, code = 409, "conflict"
+
+
 class PayloadTooLargeError(PlatformError):
     status, code = 413, "payload_too_large"
 

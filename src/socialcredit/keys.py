@@ -65,7 +65,7 @@ class ApiKey:
 
     def covers_region(self, region: str) -> bool:
         """Is the 6-digit ``region`` within one of the key's jurisdictions?"""
-        return any(_within(region, mine) for mine in self.jurisdictions)
+        return any(region_within(region, mine) for mine in self.jurisdictions)
 
     def require_check(self, measure: str) -> None:
         """May this key ask for decisions on ``measure``? ForbiddenError if not."""
@@ -119,7 +119,9 @@ class ApiKey:
         }
 
 
-def _within(region: str, jurisdiction: str) -> bool:
+def region_within(region: str, jurisdiction: str) -> bool:
+    """Is the 6-digit ``region`` within ``jurisdiction`` (a province ``37xxxx`` given as
+    ``370000`` covers its cities and counties)?"""
     if jurisdiction.endswith("0000"):
         return region[:2] == jurisdiction[:2]
     if jurisdiction.endswith("00"):

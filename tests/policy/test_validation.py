@@ -308,3 +308,26 @@ def test_a_list_may_not_take_the_name_public_disclosure_uses(tmp_path: Path) -> 
     problems = _problems(tmp_path, policy)
     assert [p.key for p in problems] == ["lists.organisation_records"]
     assert "reserved" in problems[0].message
+
+
+def test_casework_record_types_are_reserved(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, _with_type("casework.objection_upheld"))
+    assert [p.key for p in problems] == ["record_types.casework.objection_upheld"]
+    assert "reserved for casework" in problems[0].message
+
+
+def test_hardship_must_become_a_non_dishonesty_record(tmp_path: Path) -> None:
+    policy = _with_type("court.unable", points=0, hardship_becomes="court.nowhere")
+    policy["record_types"]["court.default"] = record_type(
+        points=-100, hardship_becomes="court.default2"
+    )
+    policy["record_types"]["court.default2"] = record_type(points=-50)
+    problems = _problems(tmp_path, policy)
+    messages = {p.key: p.message for p in problems}
+    assert "unknown record type 'court.nowhere'" in messages["record_types.court.unable"]
+    assert "non-dishonesty" in messages["record_types.court.default"]
+    fixed = _with_type("court.unable", points=0)
+    fixed["record_types"]["court.default"] = record_type(
+        points=-100, hardship_becomes="court.unable"
+    )
+    assert _problems(tmp_path, fixed) == []

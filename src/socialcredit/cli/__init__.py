@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from socialcredit.cli import (
+    casework_cmd,
     demo_cmd,
     generate_cmd,
     identity_cmd,
@@ -87,6 +88,7 @@ def create_cli() -> typer.Typer:
     scoring_cmd.register(app)
     web_cmd.register(app)
     report_cmd.register(app)
+    casework_cmd.register(app)
     demo_cmd.register(app)
     return app
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
+from socialcredit.casework import CaseStore
 from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
 from socialcredit.cli.scoring_cmd import progress_stages
 from socialcredit.cli.web_cmd import open_store
@@ -145,7 +146,8 @@ def _data(
             if summary.rejected:
                 err.print(f"{name}: {summary.rejected:,} rows rejected", markup=False)
         request = ScoreRequest(today, dt.datetime.now(dt.UTC), settings.snapshot_retention)
-        snapshot = run_scoring(settings.data, catalog, request, stage=stage).snapshot
+        casework = CaseStore(open_store(settings))  # (a demo data dir may have cases)
+        snapshot = run_scoring(settings.data, catalog, request, casework, stage=stage).snapshot
     partial = marker.with_suffix(".tmp")  # a crash never leaves half a marker
     partial.write_text(json.dumps({"people": people, "snapshot": snapshot.id}), "utf-8")
     partial.replace(marker)

@@ -15,13 +15,15 @@ import pyarrow.parquet as pq
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from socialcredit.casework import Casework
+from socialcredit.casework.explanation import explain_with_cases
 from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, state
 from socialcredit.errors import PlatformError
 from socialcredit.ledger import Ledger, LedgerError
 from socialcredit.ledger.ingest import CHINA_TIME
 from socialcredit.policy import PolicyCatalog, PolicyError, load_catalog
 from socialcredit.scoring import answers
-from socialcredit.scoring.explain import UnknownSubjectError, explain
+from socialcredit.scoring.explain import UnknownSubjectError
 from socialcredit.scoring.policy_tables import compile_policy
 from socialcredit.scoring.run import ScoreRequest, run_scoring
 from socialcredit.scoring.snapshot_files import CONTRACT_COLUMNS
@@ -80,6 +82,12 @@ def open_ledger(ctx: typer.Context) -> Ledger:
         fail(str(error), error.exit_code)
 
 
+def open_casework(ctx: typer.Context, ledger: Ledger, catalog: PolicyCatalog) -> Casework:
+    from socialcredit.cli.web_cmd import open_store
+
+    return Casework(open_store(state(ctx).settings), ledger, catalog)
+
+
 def open_snapshot(ctx: typer.Context, snapshot_id: str | None) -> Snapshot:
     try:
         return SnapshotStore.of(state(ctx).settings.data).open(snapshot_id)
@@ -124,13 +132,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score every registered subject and publish a snapshot atomically."""
         settings = state(ctx).settings
+        ledger = open_ledger(ctx)
+        catalog = open_catalog(ctx)
+        casework = open_casework(ctx, ledger, catalog)
+        # decisions not yet in the ledger land first (before the ledger-as-of moment is
+        # taken, so that this run sees them); missed deadlines escalate
+        casework.write_pending()
+        casework.escalate_overdue()
         request = ScoreRequest(
             _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
         )
-        open_ledger(ctx)
-        catalog = open_catalog(ctx)
         with progress_stages(ctx) as stage:
-            summary = run_scoring(settings.data, catalog, request, stage=stage)
+            summary = run_scoring(settings.data, catalog, request, casework, stage=stage)
         document = summary.as_dict()
         if as_json:
             emit_json(document)
@@ -152,12 +165,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Why a subject has its score: records, points, rules, ranks and measures."""
         snapshot = open_snapshot(ctx, snapshot_id)
+        ledger, catalog = open_ledger(ctx), open_catalog(ctx)
         try:
-            document = explain(
-                open_ledger(ctx),
-                compile_policy(open_catalog(ctx)),
+            document = explain_with_cases(
+                ledger,
+                compile_policy(catalog),
                 snapshot,
                 subject_id.strip().upper(),
+                open_casework(ctx, ledger, catalog),
             )
         except UnknownSubjectError as error:
             fail(str(error), EXIT_FAILED)
@@ -268,6 +283,13 @@ def export_snapshot(snapshot: Snapshot, out: Path) -> int:
     return rows
 
 
+def _objection(record: dict[str, Any]) -> str:
+    case = record.get("case")
+    if case is not None:
+        return f" UNDER OBJECTION (case {case['case_id']}, decision due by {case['deadline']})"
+    return " UNDER OBJECTION" if record.get("under_objection") else ""
+
+
 def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
     out = state(ctx).out
     out.print(
@@ -308,7 +330,7 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
         out.print(
             f"  {r['occurred_on']} {r['record_type']} {r['points']:+g} ({r['rule']}; "
             f"{r['legal_basis']}) by {r['authority']} {r['decision_ref'] or ''} "
-            f"[{r['record_id']}], counts until {r['counts_until']}",
+            f"[{r['record_id']}], counts until {r['counts_until']}{_objection(r)}",
             markup=False,
             highlight=False,
         )
@@ -322,7 +344,8 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
         out.print("[bold]records that no longer count[/]")
     for r in doc["not_counted"]:
         out.print(
-            f"  {r['occurred_on']} {r['record_type']} [{r['record_id']}]: {r['reason']}",
+            f"  {r['occurred_on']} {r['record_type']} [{r['record_id']}]: {r['reason']}"
+            f"{_objection(r)}",
             markup=False,
             highlight=False,
         )
@@ -331,4 +354,13 @@ def _print_explanation(ctx: typer.Context, doc: dict[str, Any]) -> None:
         word = "yes" if m["allowed"] else "no"
         out.print(
             f"  {m['measure']}: {word} ({', '.join(m['reasons'])})", markup=False, highlight=False
+        )
+    if doc.get("cases"):
+        out.print("[bold]open cases[/]")
+    for case in doc.get("cases", []):
+        out.print(
+            f"  case {case['case_id']}: {case['kind']} of {case['record_id']}, {case['status']}, "
+            f"decision due by {case['deadline']}",
+            markup=False,
+            highlight=False,
         )

@@ -150,6 +150,8 @@ class _Batch:
     #: subjects registered on the way (--register-unknown), committed after the records
     new_subjects: DataFiles | None = None
     resolver: TypeResolver | None = None
+    #: land every row or none (casework decisions)
+    whole: bool = False
 
     def accepted_batches(self, sources: list[InputFile]) -> Iterator[pa.RecordBatch]:
         # chunks are checked in worker threads (what needs no state of the batch),
@@ -369,8 +371,11 @@ def run_batch(
     register_unknown: bool = False,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    casework_rows: bool = False,
 ) -> IngestSummary:
-    """Validate, deduplicate and append the rows of ``sources`` as one batch."""
+    """Validate, deduplicate and append the rows of ``sources`` as one batch.
+    ``casework_rows``: a casework decision's batch (see :class:`TypeResolver`), landed
+    whole or not at all: one refused row refuses it (UnusableInputError, the reasons)."""
     if source is not None and not 0 < len(source) <= MAX_SOURCE_CHARS:
         raise UnusableInputError(
             f"--source: a name of 1 to {MAX_SOURCE_CHARS} characters, got {len(source):,}"
@@ -395,7 +400,8 @@ def run_batch(
             progress=progress,
             pending=PendingKeys(ledger.pending_path(summary.batch_id, layout)),
             pending_subjects=PendingKeys(ledger.pending_path(summary.batch_id, SUBJECTS)),
-            resolver=TypeResolver(catalog) if catalog is not None else None,
+            resolver=TypeResolver(catalog, casework_rows) if catalog is not None else None,
+            whole=casework_rows,
             new_subjects=ledger.data_files(SUBJECTS) if register_unknown else None,
         )
         try:
@@ -416,6 +422,9 @@ def _land(ledger: Ledger, batch: _Batch, sources: list[InputFile]) -> None:
         try:
             for rows in batch.accepted_batches(sources):
                 files.write(rows)
+            if batch.whole and summary.rejected:
+                reasons = "; ".join(batch.quarantine.reasons())
+                raise UnusableInputError(f"nothing written, rows were refused: {reasons}")
             # the batch's key run is merged while the last data files are finished
             accepted = summary.accepted > 0
             run = pool.submit(batch.index.stage, batch.pending.runs()) if accepted else None

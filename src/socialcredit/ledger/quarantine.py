@@ -58,6 +58,14 @@ class Quarantine:
             self._handle = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115 (closed in publish)
         self._handle.write("".join(lines))
 
+    def reasons(self) -> list[str]:
+        """Every reason written so far (for a batch refused whole, before discard)."""
+        if self._handle is None:
+            return []
+        self._handle.flush()
+        with open(self.tmp, encoding="utf-8") as lines:
+            return [reason for line in lines for reason in json.loads(line)["reasons"]]
+
     def publish(self) -> str | None:
         if self._handle is None:
             return None

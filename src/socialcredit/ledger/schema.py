@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 RECORDED_AT = pa.timestamp("us", tz="UTC")
+#: record IDs casework decisions give their rows; no one else's ingest may use them
+CASEWORK_IDS = "casework-"
 _PROVENANCE = [
     pa.field("recorded_at", RECORDED_AT, nullable=False),
     pa.field("source", pa.string()),

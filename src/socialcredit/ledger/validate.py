@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 from socialcredit.identity import validate_array
 from socialcredit.ledger import columns as col
 from socialcredit.ledger.columns import Mask, Problems
-from socialcredit.ledger.schema import RECORDS, SUBJECTS
+from socialcredit.ledger.schema import CASEWORK_IDS, RECORDS, SUBJECTS
 from socialcredit.policy import PolicyCatalog
-from socialcredit.policy.models import RecordType
+from socialcredit.policy.models import CASEWORK_PREFIX, RecordType
 from socialcredit.regions import region_table
 
 #: the founding of the People's Republic: no record predates it
@@ -111,8 +111,11 @@ class TypeResolver:
     """The record-type definition in force for (jurisdiction, record type), cached for
     a batch: the same few thousand pairs recur in every chunk."""
 
-    def __init__(self, catalog: PolicyCatalog) -> None:
+    def __init__(self, catalog: PolicyCatalog, casework_rows: bool = False) -> None:
+        """``casework_rows``: also accept the rows of casework decisions (``casework.*``
+        types, written by :mod:`socialcredit.casework` only)."""
         self.catalog = catalog
+        self.casework_rows = casework_rows
         # the record types in force depend only on which overlays apply: compose each
         # combination of overlays once, not once per jurisdiction
         self._by_overlays: dict[tuple[int, ...], dict[str, RecordType]] = {}
@@ -132,7 +135,9 @@ class TypeResolver:
         if found is None:
             d = self.definition(jurisdiction, record_type)
             found = _NOT_FOUND
-            if d is not None:
+            if self.casework_rows and record_type.startswith(CASEWORK_PREFIX):
+                found = (True, True, True, True, False, -np.inf, np.inf)
+            elif d is not None:
                 found = (
                     True,
                     "person" in d.subject_kinds,
@@ -205,6 +210,12 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
     typed["amount"] = col.number(get("amount"), rows, "amount", problems)
     for name in RECORDS.required:
         col.required(get(name), rows, name, problems)
+    if not resolver.casework_rows:
+        reserved = pc.fill_null(pc.starts_with(typed["record_id"], CASEWORK_IDS), False)
+        problems.add(
+            reserved.to_numpy(zero_copy_only=False),
+            f"record_id: IDs beginning {CASEWORK_IDS!r} are reserved for casework decisions",
+        )
     typed["subject_id"] = pc.ascii_upper(typed["subject_id"])
     kind, kinds = _identity(typed["subject_id"], problems, today)
     places = pc.dictionary_encode(typed["jurisdiction"])
@@ -217,9 +228,8 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
     unknown_type = has_type & ~table.found[pair]
     problems.add(
         unknown_type,
-        lambda row: (
-            f"record_type: {typed['record_type'][row].as_py()!r} is not in the policy "
-            f"for jurisdiction {typed['jurisdiction'][row].as_py()}"
+        lambda row: _unknown_type(
+            str(typed["record_type"][row].as_py()), str(typed["jurisdiction"][row].as_py())
         ),
     )
     defined = has_type & table.found[pair]
@@ -263,6 +273,12 @@ def check_records(raw: pa.Table, catalog: PolicyCatalog | TypeResolver, today: d
     )
     columns = {name: typed[name] for name in RECORDS.content}
     return Checked(pa.table(columns), problems, kind)
+
+
+def _unknown_type(record_type: str, jurisdiction: str) -> str:
+    if record_type.startswith(CASEWORK_PREFIX):
+        return f"record_type: {record_type!r} rows are written by casework decisions only"
+    return f"record_type: {record_type!r} is not in the policy for jurisdiction {jurisdiction}"
 
 
 def check_subjects(raw: pa.Table, today: dt.date) -> Checked:

@@ -31,6 +31,8 @@ POSITIVE_CATEGORIES: Final = ("civic_contribution", "honours")
 #: list names a policy may not use: public disclosure serves organisations' published
 #: records as the list ``organisation_records``
 RESERVED_LIST_NAMES: Final = ("organisation_records",)
+#: record types under this prefix are written by casework decisions, never by a policy
+CASEWORK_PREFIX: Final = "casework."
 CATEGORIES: Final = NEGATIVE_CATEGORIES + POSITIVE_CATEGORIES
 
 Severity = Literal["minor", "general", "serious"]
@@ -88,7 +90,17 @@ class RecordType(_Model):
     lists: Names = ()
     clears: Names = Field((), description="record types whose list effect it ends")
     requires_decision_ref: bool = True
-    objection_deadline_days: int | None = Field(None, gt=0)
+    objection_deadline_days: int | None = Field(
+        None, gt=0, description="days (calendar) the issuing authority has to decide an objection"
+    )
+    objection_deadline_working_days: int = Field(
+        10, gt=0, description="without objection_deadline_days: working days (Monday to Friday)"
+    )
+    hardship_becomes: str | None = Field(
+        None,
+        description="the non-dishonesty record type this one becomes when a reviewer accepts "
+        "evidence that the subject is unable (not unwilling) to pay",
+    )
 
     @property
     def is_negative(self) -> bool:

@@ -21,6 +21,7 @@ from socialcredit.policy.loader import (
     policy_files_in,
 )
 from socialcredit.policy.models import (
+    CASEWORK_PREFIX,
     CATEGORIES,
     POSITIVE_CATEGORIES,
     RESERVED_LIST_NAMES,
@@ -45,6 +46,8 @@ def check_record_type(file: str, key: str, rt: RecordType) -> list[Problem]:
 
     if not _KEY.match(key):
         error("key must be dotted lower-case words, e.g. 'court.judgment_default'")
+    if key.startswith(CASEWORK_PREFIX):
+        error(f"'{CASEWORK_PREFIX}*' record types are reserved for casework decisions")
     text = " ".join((key, rt.title, rt.description, rt.legal_basis, rt.unit or ""))
     for ground, words in protected_grounds_in(text):
         error(
@@ -222,9 +225,30 @@ def check_effective(policy: EffectivePolicy) -> list[Problem]:
                 problems.append(
                     Problem(file, f"record_types.{key}", f"clears unknown record type {cleared!r}")
                 )
+        if rt.hardship_becomes is not None:
+            problems += _check_hardship(file, key, rt.hardship_becomes, policy)
     for key, measure in policy.measures.items():
         problems += check_measure(policy.sources[f"measures.{key}"], key, measure, policy)
     return problems
+
+
+def _check_hardship(file: str, key: str, target: str, policy: EffectivePolicy) -> list[Problem]:
+    """Inability to pay is not dishonesty: what a record becomes on hardship lists no one
+    and costs no points."""
+    where = f"record_types.{key}"
+    becomes = policy.record_types.get(target)
+    if becomes is None:
+        return [Problem(file, where, f"hardship_becomes names unknown record type {target!r}")]
+    if becomes.lists or becomes.counts_against or becomes.hardship_becomes:
+        return [
+            Problem(
+                file,
+                where,
+                f"hardship_becomes: {target!r} must be a non-dishonesty record (no list, "
+                "no points against the subject)",
+            )
+        ]
+    return []
 
 
 def _check_overlay_region(file: str, region: str) -> list[Problem]:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from socialcredit.casework.case_store import CaseStore
+from socialcredit.casework.explanation import explain_with_cases
 from socialcredit.ledger import Ledger
 from socialcredit.policy import PolicyCatalog
 from socialcredit.reports.quota import FREE_PER_YEAR, FREE_REPORTS_MEASURE, Issue
 from socialcredit.scoring.disclosure import mask_id, mask_name, subject_names
-from socialcredit.scoring.explain import explain
 from socialcredit.scoring.policy_tables import PolicyTables
 from socialcredit.scoring.snapshots import Snapshot
 
@@ -21,11 +22,15 @@ RANK_LEVELS = (("national", "全国 national"), ("province", "省 province"), ("
 
 
 def explanation_of(
-    ledger: Ledger, tables: PolicyTables, snapshot: Snapshot, subject_id: str
+    ledger: Ledger,
+    tables: PolicyTables,
+    snapshot: Snapshot,
+    subject_id: str,
+    store: CaseStore | None = None,
 ) -> dict[str, Any]:
-    """The subject's explanation (``socialcredit show``); UnknownSubjectError if the
-    snapshot has no such subject."""
-    return explain(ledger, tables, snapshot, subject_id)
+    """The subject's explanation (``socialcredit show``), with its open cases;
+    UnknownSubjectError if the snapshot has no such subject."""
+    return explain_with_cases(ledger, tables, snapshot, subject_id, store)
 
 
 def free_reports_per_year(catalog: PolicyCatalog, explanation: dict[str, Any]) -> int:
@@ -125,4 +130,7 @@ def _record(entry: dict[str, Any], counted: bool) -> dict[str, Any]:
         "counts_until": entry.get("counts_until"),
         "status": "counted" if counted else entry["status"],
         "reason": None if counted else entry["reason"],
+        # an open objection: frozen from the next scoring on (the case and its deadline)
+        "under_objection": bool(entry.get("under_objection")),
+        "case": entry.get("case"),
     }

@@ -4,6 +4,7 @@ report that cannot be rendered is voided, its free one given back."""
 
 from __future__ import annotations
 
+from socialcredit.casework.case_store import CaseStore
 from socialcredit.ledger import Ledger
 from socialcredit.policy import PolicyCatalog
 from socialcredit.reports.content import explanation_of, free_reports_per_year, report_content
@@ -39,7 +40,7 @@ def issue_report(
     be rendered. The caller checks who may have it."""
     if format not in FORMATS:
         raise ValueError(f"format: pdf or html, not {format!r}")
-    explanation = explanation_of(ledger, tables, snapshot, subject_id)
+    explanation = explanation_of(ledger, tables, snapshot, subject_id, CaseStore(database))
     quota = ReportQuota(database)
     free = free_reports_per_year(catalog, explanation)
     issue = quota.take(subject_id, free, actor, snapshot.id, role=role, purpose=purpose)

@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from socialcredit.ledger.hashing import record_keys
-from socialcredit.scoring.engine_kernels import REVOCATION
+from socialcredit.policy.models import CASEWORK_PREFIX
+from socialcredit.scoring.engine_kernels import CASEWORK, REVOCATION
 from socialcredit.scoring.policy_tables import KINDS
 from socialcredit.scoring.subject_index import SubjectIndex
 
@@ -36,7 +37,8 @@ class DecodedRecords:
     type_names: list[str]
     occurred: npt.NDArray[np.int32]  # days since 1970-01-01
     amount: npt.NDArray[np.float64]  # NaN when none
-    flags: npt.NDArray[np.uint8]  # REVOCATION where the row revokes another
+    #: REVOCATION where the row revokes another; CASEWORK on a casework decision's row
+    flags: npt.NDArray[np.uint8]
     key1: npt.NDArray[np.uint64]  # first key hash of the record_id
     revokes: npt.NDArray[np.uint64]  # first key hashes of the records revoked, unique
 
@@ -46,19 +48,37 @@ def decode_records(table: pa.Table, index: SubjectIndex) -> DecodedRecords:
     record_type = table.column("record_type").combine_chunks()
     if not isinstance(record_type, pa.DictionaryArray):
         record_type = record_type.dictionary_encode()
+    type_names = [str(t) for t in record_type.dictionary.to_pylist()]
+    type_index = record_type.indices.to_numpy(zero_copy_only=False).astype(np.int16)
     revokes = table.column("revokes")
-    flags = np.where(revokes.is_valid().to_numpy(zero_copy_only=False), REVOCATION, 0)
+    # a casework decision's row names the record it is about in ``revokes`` (it does
+    # not revoke it: a revocation decision writes a revocation row of its own)
+    casework_types = np.array([name.startswith(CASEWORK_PREFIX) for name in type_names], bool)
+    casework = casework_types[type_index] if casework_types.any() else None
+    names = revokes.is_valid().to_numpy(zero_copy_only=False)
+    flags = np.where(names, REVOCATION, 0)
+    if casework is not None:
+        flags = np.where(casework, CASEWORK, flags)
     occurred = table.column("occurred_on").combine_chunks().view(pa.int32())
     return DecodedRecords(
         subject=index.locate(table.column("subject_id")),
-        type_index=record_type.indices.to_numpy(zero_copy_only=False).astype(np.int16),
-        type_names=[str(t) for t in record_type.dictionary.to_pylist()],
+        type_index=type_index,
+        type_names=type_names,
         occurred=occurred.to_numpy(zero_copy_only=False).astype(np.int32),
         amount=table.column("amount").to_numpy(zero_copy_only=False).astype(np.float64),
         flags=flags.astype(np.uint8),
         key1=record_keys(table.column("record_id"))[0],
-        revokes=np.unique(record_keys(revokes.drop_null())[0]),
+        revokes=revoked_keys(table),
     )
+
+
+def revoked_keys(table: pa.Table) -> npt.NDArray[np.uint64]:
+    """The first key hashes of the records the rows of ``table`` (``record_type``,
+    ``revokes``) revoke: casework rows name a record without revoking it."""
+    named = table.select(["record_type", "revokes"]).filter(table.column("revokes").is_valid())
+    types = pc.cast(named.column("record_type"), pa.string())  # (few rows name another)
+    revoking = named.column("revokes").filter(pc.invert(pc.starts_with(types, CASEWORK_PREFIX)))
+    return np.unique(record_keys(revoking)[0])
 
 
 def take_strings(column: pa.ChunkedArray | pa.Array, positions: npt.NDArray[np.int64]) -> pa.Array:

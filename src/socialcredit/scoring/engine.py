@@ -44,6 +44,7 @@ STATUS_CODES = (
     "under_objection",
     "not_yet",
     "expired",
+    "casework",
 )
 STATUS_NAMES = (
     "counted",
@@ -54,6 +55,7 @@ STATUS_NAMES = (
     "under objection",
     "after the as-of date",
     "expired: its period in force has ended",
+    "a casework decision about another record",
 )
 
 

@@ -20,9 +20,10 @@ import numpy.typing as npt
 
 # statuses (see engine.STATUS_CODES); the kernels cannot import them from there
 COUNTED, NOT_IN_POLICY, REVOCATION_ROW, REVOKED_ROW = 0, 1, 2, 3
-REPAIRED_ROW, UNDER_OBJECTION, NOT_YET, EXPIRED = 4, 5, 6, 7
-# record flags (see ledger_view)
-REVOKED, REPAIRED, FROZEN, REVOCATION = 1, 2, 4, 8
+REPAIRED_ROW, UNDER_OBJECTION, NOT_YET, EXPIRED, CASEWORK_ROW = 4, 5, 6, 7, 8
+# record flags (see ledger_view); CASEWORK: a row of a casework decision (it names in
+# ``revokes`` the record the decision is about, and counts for nothing itself)
+REVOKED, REPAIRED, FROZEN, REVOCATION, CASEWORK = 1, 2, 4, 8, 16
 
 Kernel = Callable[..., Any]
 #: inputs from this many rows on run in Numba's parallel loops; smaller ones (a server's
@@ -163,7 +164,9 @@ def score_kernel(parallel: bool) -> Kernel:
                     t = rec_type[i]
                     f = rec_flags[i]
                     day = rec_occurred[i]
-                    if t < 0 or months[v, t] == 0 or (kinds[v, t] & kind_bit) == 0:
+                    if f & CASEWORK:
+                        st = CASEWORK_ROW
+                    elif t < 0 or months[v, t] == 0 or (kinds[v, t] & kind_bit) == 0:
                         st = NOT_IN_POLICY
                     elif f & REVOCATION:
                         st = REVOCATION_ROW

@@ -17,7 +17,7 @@ import numpy as np
 from socialcredit.ledger import Ledger
 from socialcredit.scoring.answers import figures_at
 from socialcredit.scoring.engine import STATUS_CODES, STATUS_NAMES, ScoreResult, score_view
-from socialcredit.scoring.engine_kernels import COUNTED
+from socialcredit.scoring.engine_kernels import CASEWORK_ROW, COUNTED
 from socialcredit.scoring.ledger_view import CaseworkInputs, LedgerView, read_view
 from socialcredit.scoring.policy_tables import PolicyTables, add_months
 from socialcredit.scoring.run import policy_identity
@@ -144,8 +144,8 @@ def _records(
         else:
             entry["status"] = STATUS_CODES[status]
             entry["reason"] = STATUS_NAMES[status]
-            if row["revokes"]:
-                entry["revokes"] = row["revokes"]
+            if row["revokes"]:  # a casework row is about the record it names
+                entry["about" if status == CASEWORK_ROW else "revokes"] = row["revokes"]
             not_counted.append(entry)
     return counted, not_counted
 

@@ -27,9 +27,11 @@ from socialcredit.scoring.decode import (
     concat_or_empty,
     decode_records,
     decode_subjects,
+    revoked_keys,
     take_strings,
 )
 from socialcredit.scoring.engine_kernels import (
+    CASEWORK,
     FROZEN,
     REPAIRED,
     REVOKED,
@@ -266,7 +268,9 @@ def load_view(
     )
     skipped = {
         "records_of_unregistered_subjects": int((subject < 0).sum()),
-        "records_of_unknown_types": int(((type_code < 0) & (subject >= 0)).sum()),
+        "records_of_unknown_types": int(
+            ((type_code < 0) & (subject >= 0) & (columns["flags"] & CASEWORK == 0)).sum()
+        ),
     }
     return LedgerView(records_version, subjects_version, ledger_as_of, subjects, records, skipped)
 
@@ -303,8 +307,10 @@ def read_view(
     revoked: list[U64] = []
     rows: list[pa.Table] = []
     for path in ordered_files(ledger, RECORDS, records_version):
-        named = pq.read_table(path, columns=["revokes"]).column("revokes").drop_null()
-        revoked.append(record_keys(named)[0])
+        named = pq.read_table(
+            path, columns=["record_type", "revokes"], read_dictionary=["record_type"]
+        )
+        revoked.append(revoked_keys(named))
         rows.append(pq.read_table(path, columns=list(RECORDS.table_schema.names), filters=only))
     detail = pa.concat_tables(rows).combine_chunks() if rows else RECORDS.table_schema.empty_table()
     decoded = decode_records(detail, subjects.index)

@@ -14,7 +14,16 @@ from sqlalchemy import Connection, Engine, inspect
 from socialcredit.store.tables import METADATA
 
 #: the newest revision (a store already there is not touched)
-HEAD = "0001"
+HEAD = "0002"
+#: the tables of revision 0001: what a store made before migrations may hold
+FIRST_TABLES = (
+    "api_keys",
+    "audit_log",
+    "audit_head",
+    "report_issues",
+    "search_counts",
+    "portal_signouts",
+)
 
 
 def _config(connection: Connection) -> Config:
@@ -43,7 +52,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             found.has_table(name) for name in METADATA.tables
         )
         if unversioned:  # made by create_all: its missing tables as 0001 has them
-            METADATA.create_all(connection)
+            METADATA.create_all(connection, tables=[METADATA.tables[n] for n in FIRST_TABLES])
             command.stamp(config, "0001")
         command.upgrade(config, revision)
 

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -130,4 +131,44 @@ AUDIT_HEAD = Table(
     Column("id", Integer, primary_key=True),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+#: casework (socialcredit.casework): objections and credit-repair applications. A
+#: decision is taken by one conditional update on ``version`` (optimistic locking: of
+#: two deciders at once exactly one wins); the ledger rows it writes are kept here
+#: until they have landed (``ledger_written_at``)
+CASES = Table(
+    "casework_cases",
+    METADATA,
+    Column("case_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("uid", String(16), nullable=False, unique=True),  # names its ledger rows
+    Column("kind", String(16), nullable=False),  # objection | repair
+    Column("level", Integer, nullable=False),  # 1: the issuing authority; 2: the next
+    Column("appeal_of", BigInteger),  # the case this one appeals
+    # (the ledger's text fields hold up to 1,000 characters)
+    Column("record_id", String(1000), nullable=False),
+    Column("subject_id", String(18), nullable=False),
+    Column("record_type", String(1000), nullable=False),
+    Column("authority", String(1000), nullable=False),  # the record's issuing authority
+    Column("jurisdiction", String(6), nullable=False),
+    Column("grounds", Text, nullable=False),  # an objection's grounds, a repair's evidence
+    Column("evidence_kind", String(32)),  # repairs: obligation_performed, ...
+    Column("opened_by", String(80), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # open | decided
+    Column("escalated_at", DateTime(timezone=True)),
+    Column("outcome", String(16)),
+    Column("decision_ref", String(200)),
+    Column("reasons", Text),
+    Column("decided_by", String(80)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("ledger_rows", Text),  # JSON: the rows the decision writes
+    Column("ledger_written_at", DateTime(timezone=True)),
+    Column("ledger_error", Text),  # why the rows could not be written (retried)
+    Column("version", Integer, nullable=False),
+    Index("casework_cases_by_record", "record_id"),
+    Index("casework_cases_by_subject", "subject_id"),
+    Index("casework_cases_by_status", "status", "deadline"),
+    sqlite_autoincrement=True,
 )

@@ -25,7 +25,7 @@ from socialcredit.web.deps import Services
 from socialcredit.web.metrics import Metrics
 from socialcredit.web.portal import portal_router
 from socialcredit.web.ratelimit import RateLimiter
-from socialcredit.web.routes import checks, lists, records, reports, stats, subjects
+from socialcredit.web.routes import casework, checks, lists, records, reports, stats, subjects
 from socialcredit.web.routes.health import health_router
 from socialcredit.web.serving import SnapshotHolder
 
@@ -90,6 +90,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(subjects.router)
     app.include_router(reports.router)
     app.include_router(records.router)
+    app.include_router(casework.objections_router)
+    app.include_router(casework.repairs_router)
     app.include_router(lists.router)
     app.include_router(stats.router)
     app.include_router(health_router("/api/v1", in_schema=True))

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,9 @@ from socialcredit.store import Database
 from socialcredit.web.metrics import Metrics
 from socialcredit.web.ratelimit import RateLimiter
 from socialcredit.web.serving import SnapshotHolder
+
+if TYPE_CHECKING:
+    from socialcredit.casework import CaseStore, Casework
 
 T = TypeVar("T")
 #: refused authentications allowed a second to one client address
@@ -59,6 +62,22 @@ class Services:
         from socialcredit.scoring.picture import national_picture
 
         return snapshot.derived("national picture", lambda: national_picture(snapshot))
+
+    @cached_property
+    def cases(self) -> CaseStore:
+        """The casework store (objections and repairs the explanations show)."""
+        from socialcredit.casework import CaseStore
+
+        return CaseStore(self.database, audit=self.audit)
+
+    def casework(self) -> Casework:
+        """Casework on this server's store, ledger and policy (opened per request:
+        the ledger may have moved on since the last one)."""
+        from socialcredit.casework import Casework
+        from socialcredit.ledger import Ledger
+
+        ledger = Ledger.open(self.settings.data)
+        return Casework(self.database, ledger, self.catalog, audit=self.audit)
 
     @cached_property
     def audit_writer(self) -> AuditWriter:

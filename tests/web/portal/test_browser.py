@@ -157,6 +157,52 @@ def test_a_search_on_the_platform(portal: Portal, scored: Scored) -> None:
     assert "*" in page.locator('#listing tr[data-kind="person"] td').nth(1).inner_text()
 
 
+def test_an_objection_from_my_credit(portal: Portal, scored: Scored) -> None:
+    """From my credit to the objection form from the keyboard, grounds submitted; my
+    credit then lists the open case with its deadline and marks the record."""
+    from socialcredit.casework import CaseStore
+
+    person = _discredited(scored)
+    snapshot = scored.snapshot
+    record = snapshot.listed_records(int(snapshot.locate([person])[0]))[0][1]
+    page = portal.page
+    page.goto(portal.base + "/signin")
+    page.fill("#key", portal.key(person))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me")
+    assert page.locator("#no-cases").count() == 1
+    link = page.locator(f'#records tr[data-record="{record}"] a.object')
+    link.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me/objection?record_id=*")
+    assert page.input_value("#record_id") == record
+    page.locator("#grounds").focus()
+    page.keyboard.type("The judgment was performed in full; the court's receipt is attached.")
+    portal.shot("objection-form")
+    page.keyboard.press("Tab")  # to the submit button
+    assert page.evaluate("document.activeElement.id") == "submit-case"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/me?case=*")
+    [case] = CaseStore(Database(portal.store)).open_cases_of(person)
+    deadline = case.deadline.isoformat()
+    assert page.url.endswith(f"/me?case={case.case_id}")
+    opened = page.inner_text("#opened")
+    assert str(case.case_id) in opened
+    assert deadline in opened
+    listed = page.locator(f'#cases tr[data-case="{case.case_id}"]')
+    assert listed.count() == 1
+    assert listed.locator(".deadline").inner_text() == deadline
+    assert record in listed.inner_text()
+    mark = page.locator(f'#records tr[data-record="{record}"] .under-objection')
+    assert mark.get_attribute("data-case") == str(case.case_id)
+    assert "异议中" in mark.inner_text()
+    assert deadline in mark.inner_text()
+    assert page.locator(f'#records tr[data-record="{record}"] a.object').count() == 0
+    found = page.evaluate(CONTRAST)
+    assert (found["worst"], found["unlabelled"]) == ([], []), found
+    portal.shot("my-credit-objection")
+
+
 CONTRAST = """() => {
   const luminance = (rgb) => {
     const [r, g, b] = rgb.map((v) => {
@@ -206,6 +252,11 @@ def test_pages_pass_basic_accessibility_checks(portal: Portal, scored: Scored) -
     page.wait_for_url("**/me")
     found = page.evaluate(CONTRAST)
     assert (found["worst"], found["unlabelled"]) == ([], []), found
+    for path in ("/me/objection", "/me/repair"):  # the casework forms, signed in
+        page.goto(portal.base + path)
+        found = page.evaluate(CONTRAST)
+        assert found["lang"] == "zh-CN", path
+        assert (found["worst"], found["unlabelled"]) == ([], []), (path, found)
     page.goto(portal.base + "/")
     page.keyboard.press("Tab")  # the skip link comes first
     assert page.evaluate("document.activeElement.className") == "skip"

@@ -22,6 +22,7 @@ from socialcredit.scoring.directory import Directory
 from socialcredit.scoring.snapshots import Snapshot
 from socialcredit.web.deps import Services
 from socialcredit.web.portal import i18n, signouts
+from socialcredit.web.portal.casework_pages import casework_router, opened_case, record_titles
 from socialcredit.web.portal.oidc import STATE_SECONDS, OidcClient, SignInRefusedError
 from socialcredit.web.portal.search_quota import MEASURE as SEARCH_MEASURE
 from socialcredit.web.portal.search_quota import take_search
@@ -29,6 +30,7 @@ from socialcredit.web.portal.session import (
     COOKIE,
     SESSION_SECONDS,
     Session,
+    same_token,
     seal,
     seal_values,
     unseal,
@@ -120,7 +122,7 @@ def portal_router(services: Services) -> APIRouter:
     async def signin(request: Request) -> Response:
         form = await request.form()
         given, expected = str(form.get("csrf", "")), request.cookies.get(PRE_SESSION_CSRF, "")
-        if not expected or not _same(given, expected):
+        if not expected or not same_token(given, expected):
             return Response("the form has expired; reload the sign-in page", status_code=403)
         try:
             key = services.keys.authenticate(f"Bearer {str(form.get('key', '')).strip()}")
@@ -178,7 +180,7 @@ def portal_router(services: Services) -> APIRouter:
     @router.get("/signin/oidc/callback", response_model=None, name="signin_oidc_callback")
     async def signin_oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
         kept = unseal_values(request.cookies.get(OIDC_COOKIE), secret, "oidc", STATE_SECONDS)
-        if oidc is None or kept is None or not _same(state, kept[0][0]) or not code:
+        if oidc is None or kept is None or not same_token(state, kept[0][0]) or not code:
             return Response("the sign-in has expired; start again", status_code=403)
         callback = str(request.url_for("signin_oidc_callback"))
         try:
@@ -197,12 +199,25 @@ def portal_router(services: Services) -> APIRouter:
     async def signout(request: Request) -> Response:
         session = _session(request)
         form = await request.form()
-        if session is None or not _same(str(form.get("csrf", "")), session.csrf):
+        if session is None or not same_token(str(form.get("csrf", "")), session.csrf):
             return Response("the form has expired; reload the page", status_code=403)
         await run_in_threadpool(signouts.sign_out, services.database, session.key_id)
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(COOKIE)
         return response
+
+    async def explained(session: Session, key: ApiKey) -> dict[str, Any]:
+        """The subject's own explanation with its cases (a read of their records,
+        audited like the API's ``read:records``)."""
+        snapshot = services.snapshots.require()
+        return await services.audited(
+            key,
+            "self-access (portal)",
+            "read:records",
+            [session.subject_id],
+            lambda: _explain(services, snapshot, session.subject_id),
+            in_thread=True,
+        )
 
     @router.get("/me", response_model=None)
     async def my_credit(request: Request) -> Response:
@@ -211,19 +226,15 @@ def portal_router(services: Services) -> APIRouter:
             return RedirectResponse("/signin", status_code=303)
         session, key = found
         try:
-            snapshot = services.snapshots.require()
-            explanation = await services.audited(
-                key,
-                "self-access (portal)",
-                "read:records",
-                [session.subject_id],
-                lambda: _explain(services, snapshot, session.subject_id),
-                in_thread=True,
-            )
+            explanation = await explained(session, key)
         except PlatformError as error:
             return error_page(request, error)
         measures = applying_measures(services.catalog, explanation)
-        return page(request, "me.html.j2", private=True, me=explanation, measures=measures)
+        return page(
+            request, "me.html.j2", private=True, me=explanation, measures=measures,
+            opened=opened_case(explanation, request.query_params.get("case", "")),
+            titles=record_titles(explanation),
+        )  # fmt: skip
 
     @router.post("/me/report", response_model=None)
     async def my_report(request: Request) -> Response:
@@ -236,7 +247,7 @@ def portal_router(services: Services) -> APIRouter:
             return RedirectResponse("/signin", status_code=303)
         session, key = found
         form = await request.form()
-        if not _same(str(form.get("csrf", "")), session.csrf):
+        if not same_token(str(form.get("csrf", "")), session.csrf):
             return Response("the form has expired; reload the page", status_code=403)
         why = "self-access (portal)"
         try:
@@ -323,6 +334,7 @@ def portal_router(services: Services) -> APIRouter:
             return error_page(request, error)
         return page(request, "list.html.j2", listing=document)
 
+    router.include_router(casework_router(services, page, _signed_in, explained))
     return router
 
 
@@ -347,17 +359,15 @@ def _granted(snapshot: Snapshot, subject_id: str, measure: str) -> bool:
         return False
 
 
-def _same(given: str, expected: str) -> bool:
-    """Tokens compared in constant time (as bytes: any text a form may hold)."""
-    return secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
 def _explain(services: Services, snapshot: Any, subject_id: str) -> dict[str, Any]:
+    from socialcredit.casework.explanation import explain_with_cases
     from socialcredit.ledger import Ledger
-    from socialcredit.scoring.explain import UnknownSubjectError, explain
+    from socialcredit.scoring.explain import UnknownSubjectError
 
     try:
         ledger = Ledger.open(services.settings.data)
-        return explain(ledger, services.policy_tables, snapshot, subject_id)
+        return explain_with_cases(
+            ledger, services.policy_tables, snapshot, subject_id, services.cases
+        )
     except UnknownSubjectError as error:
         raise NotFoundError(str(error)) from error

@@ -29,6 +29,11 @@ class Session:
         return cls(key_id, subject_id, secrets.token_urlsafe(24), time.time())
 
 
+def same_token(given: str, expected: str) -> bool:
+    """Tokens compared in constant time (as bytes: any text a form may hold)."""
+    return secrets.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
 def _mac(secret: bytes, data: bytes, purpose: str) -> str:
     digest = hmac.new(secret, purpose.encode() + b"|" + data, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

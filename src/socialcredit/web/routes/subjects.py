@@ -59,14 +59,17 @@ async def get_subject_records(
     services: ServicesDep,
     purpose: Purpose,
 ) -> dict[str, Any]:
+    from socialcredit.casework.explanation import explain_with_cases
     from socialcredit.ledger import Ledger, LedgerError
-    from socialcredit.scoring.explain import UnknownSubjectError, explain
+    from socialcredit.scoring.explain import UnknownSubjectError
 
     def answer() -> dict[str, Any]:
         key.require_subject(subject_id)
         try:
             ledger = Ledger.open(services.settings.data)
-            return explain(ledger, services.policy_tables, snapshot, subject_id)
+            return explain_with_cases(
+                ledger, services.policy_tables, snapshot, subject_id, services.cases
+            )
         except UnknownSubjectError as error:
             raise NotFoundError(str(error)) from error
         except LedgerError as error:
