@@ -21,8 +21,8 @@ from socialcredit.policy import PolicyCatalog
 from socialcredit.settings import load_settings
 from socialcredit.web import create_app
 from socialcredit.web.app import build_services
+from socialcredit.web.case_schemas import CASE_TEXT, EvidenceKind, ObjectionOutcome, RepairOutcome
 from socialcredit.web.deps import Services
-from socialcredit.web.schemas import CASE_TEXT, EvidenceKind, ObjectionOutcome, RepairOutcome
 from tests.scoring.factories import LedgerBook
 
 COURT = "court.judgment_default"

@@ -18,8 +18,7 @@ from socialcredit.casework import Actor, Case, Casework
 from socialcredit.errors import UnavailableError
 from socialcredit.keys import ApiKey
 from socialcredit.ledger import LedgerError
-from socialcredit.web.deps import KeyDep, Purpose, Services, ServicesDep, normalised_subject_id
-from socialcredit.web.schemas import (
+from socialcredit.web.case_schemas import (
     AppealRequest,
     CaseAnswer,
     CaseList,
@@ -28,8 +27,9 @@ from socialcredit.web.schemas import (
     ObjectionRequest,
     RepairDecision,
     RepairRequest,
-    error_responses,
 )
+from socialcredit.web.deps import KeyDep, Purpose, Services, ServicesDep, normalised_subject_id
+from socialcredit.web.schemas import error_responses
 
 objections_router = APIRouter(prefix="/api/v1/objections", tags=["casework"])
 repairs_router = APIRouter(prefix="/api/v1/repairs", tags=["casework"])
