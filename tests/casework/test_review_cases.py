@@ -12,7 +12,7 @@ import pytest
 
 from socialcredit.audit import AuditLog
 from socialcredit.casework import service
-from socialcredit.errors import ConflictError, ForbiddenError, UnprocessableError
+from socialcredit.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
 from socialcredit.ledger import LedgerError
 from tests.casework.conftest import AGENCY, REVIEWER, World, subject
 
@@ -120,3 +120,63 @@ def test_one_appeal_per_record(world: World) -> None:
     world.casework.decide(second.case_id, "upheld", "R3", "alive", AGENCY)
     with pytest.raises(ConflictError, match="one appeal"):
         world.casework.appeal(second.case_id, "again", me)
+
+
+def test_a_repair_of_a_record_revoked_meanwhile_can_be_refused(world: World) -> None:
+    person = world.book.person()
+    record = world.book.record(person, COURT, "2025-06-01")
+    world.book.commit()
+    repair = world.casework.apply_repair(record, "penalty_paid", "receipt", subject(person))
+    world.book.record(person, COURT, "2026-07-01", revokes=record)
+    world.book.commit()
+    with pytest.raises(ConflictError, match="only the outcome refused"):
+        world.casework.decide(repair.case_id, "granted", "R", "paid", AGENCY)
+    assert world.casework.decide(repair.case_id, "refused", "R", "revoked", AGENCY).outcome == (
+        "refused"
+    )
+
+
+def test_control_characters_are_refused(world: World) -> None:
+    person = world.book.person()
+    record = world.book.record(person, COURT, "2026-06-01")
+    world.book.commit()
+    with pytest.raises(UnprocessableError, match="grounds: control characters"):
+        world.casework.open_objection(record, "a\x00b", subject(person))
+    case = world.casework.open_objection(record, "line one\nline two", subject(person))
+    with pytest.raises(UnprocessableError, match="decision_ref"):
+        world.casework.decide(case.case_id, "upheld", "REF\x00", "r", AGENCY)
+
+
+def test_an_agency_lists_its_own_cases_past_a_namesakes_newer_ones(world: World) -> None:
+    from tests.casework.conftest import NAMESAKE
+
+    person = world.book.person()
+    mine = world.book.record(person, COURT, "2026-06-01")
+    theirs = [
+        world.book.record(person, COURT, "2026-06-01", jurisdiction="350102") for _ in range(3)
+    ]
+    world.book.commit()
+    me = subject(person)
+    own = world.casework.open_objection(mine, "grounds", me)
+    for record in theirs:
+        world.casework.open_objection(record, f"grounds {record}", me)
+    assert [c.case_id for c in world.casework.cases(AGENCY, limit=1)] == [own.case_id]
+    assert len(world.casework.cases(NAMESAKE, limit=10)) == 3
+
+
+def test_the_wrong_kind_is_named_to_those_who_may_read_it(world: World) -> None:
+    _, _, case_id = _case(world)
+    with pytest.raises(NotFoundError, match="is an objection"):
+        world.casework.decide(case_id, "granted", "R", "r", AGENCY, kind="repair")
+
+
+def test_a_refused_listing_is_audited(world: World) -> None:
+    from tests.casework.conftest import RELYING_PARTY
+
+    with pytest.raises(ForbiddenError):
+        world.casework.cases(RELYING_PARTY)
+    with world.database.reading() as connection:
+        outcomes = connection.exec_driver_sql(
+            "SELECT action, outcome FROM audit_log WHERE actor = 'key-airline'"
+        ).all()
+    assert [tuple(row) for row in outcomes] == [("cases:list", "refused: forbidden")]

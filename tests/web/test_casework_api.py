@@ -302,7 +302,9 @@ def test_an_objection_is_no_repair_and_a_repair_decision_no_objection(world: Wor
     number = case["case_id"]
     assert world.client.get(f"{OBJECTIONS}/{number}", headers=admin).status_code == 200
     missing = _error(world.client.get(f"{REPAIRS}/{number}", headers=admin), 404)
-    assert missing["message"] == f"no case {number}"
+    assert missing["message"] == f"case {number} is an objection"  # (the admin may know)
+    stranger = world.client.get(f"{REPAIRS}/{number}", headers=world.subject(world.other))
+    assert _error(stranger, 404)["message"] == f"no case {number}"  # (a stranger may not)
     granted = world.client.post(
         f"{REPAIRS}/{number}/decision", json=_decision("granted"), headers=admin
     )

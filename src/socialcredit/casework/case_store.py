@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, false, or_, select, update
 
 from socialcredit.audit import AuditEntry, AuditLog
 from socialcredit.casework.cases import Actor, Case, may_read
@@ -34,6 +34,16 @@ _CONCERNS: ContextVar[tuple[str, ...]] = ContextVar("casework_concerns", default
 def concerns(subject_id: str) -> None:
     """Note that the step in progress concerns ``subject_id``'s data."""
     _CONCERNS.set((subject_id,))
+
+
+def _within(jurisdiction: str) -> ColumnElement[bool]:
+    """SQL for "the case's region is within ``jurisdiction``" (keys.region_within)."""
+    column = CASES.c.jurisdiction
+    if jurisdiction.endswith("0000"):
+        return column.like(f"{jurisdiction[:2]}%")
+    if jurisdiction.endswith("00"):
+        return column.like(f"{jurisdiction[:4]}%")
+    return column == jurisdiction
 
 
 class CaseStore:
@@ -67,8 +77,10 @@ class CaseStore:
         case = self._load(case_id)
         if case is not None:
             concerns(case.subject_id)
-        if case is None or not may_read(reader, case) or kind not in (None, case.kind):
+        if case is None or not may_read(reader, case):
             raise NotFoundError(f"no case {case_id}")
+        if kind not in (None, case.kind):  # (the reader may know what it is)
+            raise NotFoundError(f"case {case_id} is a{'n' * (case.kind[0] == 'o')} {case.kind}")
         return case
 
     def cases(
@@ -84,35 +96,38 @@ class CaseStore:
     ) -> list[Case]:
         """The cases ``reader`` may see, newest first. ``status``: open, escalated or
         decided; ``queue``: a reviewer's queue (escalated cases and appeals, open)."""
-        self.escalate_overdue()
-        query = select(CASES).order_by(CASES.c.case_id.desc()).limit(min(limit, MAX_LISTED))
-        if kind is not None:
-            query = query.where(CASES.c.kind == kind)
-        if status == "escalated":
-            query = query.where(CASES.c.status == "open", CASES.c.escalated_at.is_not(None))
-        elif status == "open":  # (escalated ones are asked for by name, or by ``queue``)
-            query = query.where(CASES.c.status == "open", CASES.c.escalated_at.is_(None))
-        elif status is not None:
-            query = query.where(CASES.c.status == status)
-        if subject_id is not None:
-            query = query.where(CASES.c.subject_id == subject_id)
-        if queue:
-            query = query.where(
-                CASES.c.status == "open",
-                or_(CASES.c.escalated_at.is_not(None), CASES.c.level > 1),
-            )
-        if reader.role == "subject":
-            query = query.where(CASES.c.subject_id == (reader.subject_id or ""))
-        elif reader.role == "agency":  # its authority's, then within its jurisdictions
-            query = query.where(CASES.c.authority == (reader.authority or ""))
-        elif reader.role not in ("reviewer", "auditor", "admin"):
-            raise ForbiddenError(f"a {reader.role} key cannot read casework")
-        with self.database.reading() as connection:
-            found = [Case.of(row) for row in connection.execute(query)]
-        found = [case for case in found if may_read(reader, case)]
-        subjects = sorted({case.subject_id for case in found})
-        self._log(reader, purpose, "cases:list", f"{len(found)} cases", *subjects)
-        return found
+        with self._refusals(reader, purpose, "cases:list"):
+            if reader.role not in ("subject", "agency", "reviewer", "auditor", "admin"):
+                raise ForbiddenError(f"a {reader.role} key cannot read casework")
+            self.escalate_overdue()
+            query = select(CASES).order_by(CASES.c.case_id.desc()).limit(min(limit, MAX_LISTED))
+            if kind is not None:
+                query = query.where(CASES.c.kind == kind)
+            if status == "escalated":
+                query = query.where(CASES.c.status == "open", CASES.c.escalated_at.is_not(None))
+            elif status == "open":  # (escalated ones are asked for by name, or by ``queue``)
+                query = query.where(CASES.c.status == "open", CASES.c.escalated_at.is_(None))
+            elif status is not None:
+                query = query.where(CASES.c.status == status)
+            if subject_id is not None:
+                query = query.where(CASES.c.subject_id == subject_id)
+            if queue:
+                query = query.where(
+                    CASES.c.status == "open",
+                    or_(CASES.c.escalated_at.is_not(None), CASES.c.level > 1),
+                )
+            if reader.role == "subject":
+                query = query.where(CASES.c.subject_id == (reader.subject_id or ""))
+            elif reader.role == "agency":  # its authority's, within its jurisdictions
+                query = query.where(
+                    CASES.c.authority == (reader.authority or ""),
+                    or_(false(), *(_within(j) for j in reader.jurisdictions)),
+                )
+            with self.database.reading() as connection:
+                found = [Case.of(row) for row in connection.execute(query)]
+            subjects = sorted({case.subject_id for case in found})
+            self._log(reader, purpose, "cases:list", f"{len(found)} cases", *subjects)
+            return found
 
     def open_cases_of(self, subject_id: str) -> list[Case]:
         """The open cases of a subject (for explanations, which audit their own read),

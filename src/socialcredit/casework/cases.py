@@ -138,6 +138,8 @@ def required_text(value: str | None, name: str, limit: int = MAX_TEXT) -> str:
     text = (value or "").strip()
     if not text:
         raise UnprocessableError(f"{name}: required")
+    if any((ord(c) < 32 and c not in "\n\t\r") or ord(c) == 127 for c in text):
+        raise UnprocessableError(f"{name}: control characters are not allowed")
     if len(text) > limit:
         raise UnprocessableError(f"{name}: at most {limit} characters, got {len(text):,}")
     return text

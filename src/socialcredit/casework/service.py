@@ -46,7 +46,13 @@ from socialcredit.casework.deadlines import (
 )
 from socialcredit.casework.decisions import decision_rows
 from socialcredit.casework.ledger_rows import LedgerRecord, check_rows, find_record, write_rows
-from socialcredit.errors import ConflictError, ForbiddenError, NotFoundError, UnprocessableError
+from socialcredit.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PlatformError,
+    UnprocessableError,
+)
 from socialcredit.ledger import Ledger, LedgerError
 from socialcredit.policy import PolicyCatalog
 from socialcredit.policy.models import RecordType
@@ -123,6 +129,11 @@ class Casework(CaseStore):
                     f"case {case_id} revoked the record: there is nothing to appeal"
                 )
             # the appeal is about the record as the decision left it
+            if case.ledger_written_at is None:
+                raise ConflictError(
+                    f"case {case_id}'s decision is not in the ledger yet"
+                    + (f" ({case.ledger_error})" if case.ledger_error else "")
+                )
             rows = case.ledger_rows or []
             standing = next((r["record_id"] for r in rows if r.get("revokes") is None), None)
             record = self._record_for(standing or case.record_id, by)
@@ -220,10 +231,11 @@ class Casework(CaseStore):
             record = find_record(self.ledger, case.record_id)
             if record is None:
                 raise ConflictError(f"record {case.record_id} is no longer in the ledger")
-            if record.revoked_by and outcome != "revoked":  # a replacement would revive it
+            closing = "revoked" if case.kind == "objection" else "refused"
+            if record.revoked_by and outcome != closing:  # (a replacement, a grant: revived)
                 raise ConflictError(
                     f"record {case.record_id} was revoked by {record.revoked_by[0]} meanwhile: "
-                    "only the outcome revoked closes this case"
+                    f"only the outcome {closing} closes this case"
                 )
             today = self.today()
             authority = by.authority if by.role == "agency" and by.authority else _reviewing(case)
@@ -282,8 +294,9 @@ class Casework(CaseStore):
             day = dt.date.fromisoformat(str(rows[0]["occurred_on"])) if rows else self.today()
             try:
                 landed = write_rows(self.ledger, self.catalog, self.ledger.data, rows, day)
-            except (LedgerError, UnprocessableError, OSError) as error:
-                self._pending(case, str(error))
+            except Exception as error:  # kept on the case, tried again by the next call
+                ours = isinstance(error, LedgerError | PlatformError)
+                self._pending(case, str(error) if ours else f"{type(error).__name__}: {error}")
                 continue
             written += landed
             with self._writing() as connection:
@@ -301,16 +314,21 @@ class Casework(CaseStore):
 
     def _pending(self, case: Case, reason: str) -> None:
         """Keep why a decision's rows could not be written (audited when it changes)."""
-        if reason == case.ledger_error:
-            return
         with self._writing() as connection:
-            connection.execute(
-                update(CASES).where(CASES.c.case_id == case.case_id).values(ledger_error=reason)
-            )
-            self._log(
-                LEDGER_WRITER, "casework decision", f"{case.kind}:{case.case_id}",
-                "ledger rows not written", case.subject_id, connection=connection,
-            )  # fmt: skip
+            changed = connection.execute(
+                update(CASES)
+                .where(
+                    CASES.c.case_id == case.case_id,
+                    CASES.c.ledger_written_at.is_(None),  # (another writer may have landed them)
+                    or_(CASES.c.ledger_error.is_(None), CASES.c.ledger_error != reason),
+                )
+                .values(ledger_error=reason)
+            ).rowcount
+            if changed:
+                self._log(
+                    LEDGER_WRITER, "casework decision", f"{case.kind}:{case.case_id}",
+                    "ledger rows not written", case.subject_id, connection=connection,
+                )  # fmt: skip
 
     # ------------------------------------------------------------------ helpers
 

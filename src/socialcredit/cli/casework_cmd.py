@@ -23,7 +23,7 @@ from socialcredit.cli.output import EXIT_FAILED, JsonOption, emit_json, fail, st
 from socialcredit.cli.scoring_cmd import open_casework, open_catalog, open_ledger
 from socialcredit.errors import PlatformError
 
-CaseArgument = Annotated[int, typer.Argument(help="The case number.", min=1)]
+CaseArgument = Annotated[int, typer.Argument(help="The case number.", min=1, max=2**63 - 1)]
 RecordArgument = Annotated[str, typer.Argument(help="The record's record_id.")]
 RefOption = Annotated[
     str, typer.Option("--ref", help="The decision's reference (written to the ledger).")

@@ -17,8 +17,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from socialcredit.casework import EVIDENCE_KINDS, Actor, Case
-from socialcredit.errors import PlatformError
+from socialcredit.errors import PlatformError, UnavailableError
 from socialcredit.keys import ApiKey
+from socialcredit.ledger import LedgerError
 from socialcredit.web.deps import Services
 from socialcredit.web.portal.session import Session, same_token
 
@@ -102,6 +103,9 @@ def casework_router(
         values["record_id"] = values["record_id"].strip()[:MAX_RECORD_ID]
         try:
             case = await run_in_threadpool(act, values, actor(session))
+        except LedgerError as error:  # (as the API answers it)
+            unavailable = UnavailableError(f"the ledger cannot be read now; try again ({error})")
+            return await form(request, found, kind, values, unavailable)
         except PlatformError as error:
             return await form(request, found, kind, values, error)
         return RedirectResponse(f"/me?case={case.case_id}", status_code=303)
