@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-from benchmarks import api, generator, identity, ingest, ranking, scoring
+from benchmarks import api, generator, identity, ingest, ranking, scoring, spark
 
 
 def main() -> int:
@@ -19,6 +19,7 @@ def main() -> int:
         ingest.main(),
         scoring.main(),
         ranking.main(),
+        spark.main(),
         api.main(),
     ]
     return 0 if all(results) else 1

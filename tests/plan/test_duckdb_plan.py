@@ -38,7 +38,7 @@ def plan_rows(
         dt.datetime.fromisoformat(snapshot.metadata["ledger_as_of"]),
         casework,
     )
-    rows = named(result, tables).select(COLUMNS).to_pylist()
+    rows = named(result.scores, tables).select(COLUMNS).to_pylist()
     return {row["subject_id"]: row for row in rows}
 
 
@@ -73,3 +73,30 @@ def test_a_hand_made_ledger_agrees(
     # the marks changed something (the comparison is not of two unmarked runs)
     unmarked = plan_rows(book.data, shipped_catalog, snapshot)
     assert differences(plan, unmarked) != []
+
+
+def test_a_snapshot_published_from_the_plan_is_the_engines(
+    tmp_path: Path, shipped_catalog: PolicyCatalog, runner: Any
+) -> None:
+    """`score --engine duckdb` publishes the same snapshot as the embedded engine."""
+    from tests.cli.test_web_cmd import _invoke
+    from tests.plan.snapshots import snapshot_differences
+
+    book = LedgerBook(tmp_path / "data", shipped_catalog)
+    hand_made(book)
+    book.commit()
+    moment = dt.datetime.now(dt.UTC).isoformat()
+    snapshots = []
+    for engine in ("embedded", "duckdb"):
+        code, document, error = _invoke(
+            runner, book.data, "score", "--as-of", AS_OF.isoformat(), "--ledger-as-of", moment,
+            "--engine", engine,
+        )  # fmt: skip
+        assert code == 0, error
+        snapshots.append(Snapshot.open(book.data / "snapshots" / document["snapshot"]))
+    embedded, plan = snapshots
+    assert snapshot_differences(plan, embedded) == []
+    assert plan.metadata["records"]["by_status"]["revocation"] > 0  # (counts, not zeros)
+    code, _, error = _invoke(runner, book.data, "score", "--engine", "polars")
+    assert code == 2
+    assert "--engine" in error

@@ -9,6 +9,7 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from socialcredit.policy import PolicyCatalog
 from socialcredit.scoring.policy_tables import compile_policy
 from socialcredit.scoring.run import ScoreRequest, run_scoring
 from socialcredit.simulate import GenerateOptions, generate
+from tests.plan.snapshots import snapshot_differences
 from tests.scored import AS_OF
 from tests.scoring.test_pandas_reference import differences, engine_rows
 
@@ -74,8 +76,8 @@ def test_spark_equals_duckdb_and_the_engine_row_for_row(
     tables = compile_policy(shipped_catalog)
     moment = dt.datetime.now(dt.UTC)
     ledger = Ledger.open(national_sample)
-    on_spark = run_spark(spark, ledger, tables, AS_OF, moment)
-    on_duckdb = run_duckdb(ledger, tables, AS_OF, moment)
+    on_spark = run_spark(spark, ledger, tables, AS_OF, moment).scores
+    on_duckdb = run_duckdb(ledger, tables, AS_OF, moment).scores
     assert on_spark.num_rows >= PEOPLE
     # row for row, every column, exactly (percentiles too: one order of operations)
     spark_rows = on_spark.select(on_duckdb.column_names).sort_by("subject_id")
@@ -84,8 +86,31 @@ def test_spark_equals_duckdb_and_the_engine_row_for_row(
         theirs, ours = spark_rows.column(name).to_pylist(), duckdb_rows.column(name).to_pylist()
         unequal = sum(a != b for a, b in zip(theirs, ours, strict=True))
         assert unequal == 0, f"{name}: {unequal} rows differ"
-    snapshot = run_scoring(national_sample, shipped_catalog, ScoreRequest(AS_OF, moment)).snapshot
+    request = ScoreRequest(AS_OF, moment)
+    snapshot = run_scoring(national_sample, shipped_catalog, request).snapshot
+    # the plan's own ranks (histograms in SQL) against the engine's, every column
     found = differences(engine_rows(snapshot), _rows(named(on_spark, tables)))
     assert found == [], f"{len(found)} differences, e.g.\n" + "\n".join(found[:20])
     lists = {name for row in _rows(named(on_spark, tables)).values() for name in row["lists"]}
     assert "discredited" in lists  # (the lists are exercised, not all empty)
+
+
+def test_the_spark_snapshot_equals_the_duckdb_snapshot(
+    spark: Any, national_sample: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    """Published through the same writer: per-subject table (scores, grades, lists,
+    every rank and percentile, measures), listed and published records, decisions and
+    metadata counts; and both equal the embedded engine's."""
+    from socialcredit.plan.snapshot_input import plan_scorer
+    from socialcredit.plan.spark_engine import run_spark
+
+    request = ScoreRequest(AS_OF, dt.datetime.now(dt.UTC))
+    spark_run = plan_scorer(partial(run_spark, spark), "Spark")
+    snapshots = [
+        run_scoring(national_sample, shipped_catalog, request, scorer=scorer).snapshot
+        for scorer in (spark_run, plan_scorer(run_duckdb, "DuckDB"), None)
+    ]
+    on_spark, on_duckdb, embedded = snapshots
+    assert on_spark.metadata["subjects"] >= PEOPLE
+    assert snapshot_differences(on_spark, on_duckdb) == []
+    assert snapshot_differences(on_duckdb, embedded) == []

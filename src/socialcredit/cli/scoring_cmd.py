@@ -7,6 +7,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from socialcredit.policy import PolicyCatalog, PolicyError, load_catalog
 from socialcredit.scoring import answers
 from socialcredit.scoring.explain import UnknownSubjectError
 from socialcredit.scoring.policy_tables import compile_policy
-from socialcredit.scoring.run import ScoreRequest, run_scoring
+from socialcredit.scoring.run import Scorer, ScoreRequest, run_scoring
 from socialcredit.scoring.snapshot_files import CONTRACT_COLUMNS
 from socialcredit.scoring.snapshots import Snapshot, SnapshotError, SnapshotStore
 
@@ -128,9 +129,25 @@ def register(app: typer.Typer) -> None:
                 "reproduces a past snapshot.",
             ),
         ] = None,
+        engine: Annotated[
+            str,
+            typer.Option(
+                "--engine",
+                help="embedded (default), duckdb or spark: the last two run the compiled "
+                "plan; all publish the same snapshot.",
+            ),
+        ] = "embedded",
+        master: Annotated[
+            str | None,
+            typer.Option("--master", help="Spark: a cluster's master URL (default local[*])."),
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Score every registered subject and publish a snapshot atomically."""
+        if engine not in ENGINES:
+            fail(f"--engine: one of {', '.join(ENGINES)}, not {engine!r}")
+        if master is not None and engine != "spark":
+            fail("--master goes with --engine spark")
         settings = state(ctx).settings
         ledger = open_ledger(ctx)
         catalog = open_catalog(ctx)
@@ -142,8 +159,10 @@ def register(app: typer.Typer) -> None:
         request = ScoreRequest(
             _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
         )
-        with progress_stages(ctx) as stage:
-            summary = run_scoring(settings.data, catalog, request, casework, stage=stage)
+        with _scorer(engine, master) as scorer, progress_stages(ctx) as stage:
+            summary = run_scoring(
+                settings.data, catalog, request, casework, stage=stage, scorer=scorer
+            )
         document = summary.as_dict()
         if as_json:
             emit_json(document)
@@ -252,6 +271,37 @@ def register(app: typer.Typer) -> None:
                 f"{item['ledger_as_of']}, {item['subjects']:,} subjects, "
                 f"policy {item['policy']['version']}"
             )
+
+
+ENGINES = ("embedded", "duckdb", "spark")
+
+
+@contextmanager
+def _scorer(engine: str, master: str | None) -> Iterator[Scorer | None]:
+    """The scorer of ``--engine`` (None: the embedded engine), Spark's session stopped
+    after the run."""
+    if engine == "embedded":
+        yield None
+        return
+    from socialcredit.plan.snapshot_input import plan_scorer
+
+    if engine == "duckdb":
+        from socialcredit.plan.duckdb_engine import run_duckdb
+
+        yield plan_scorer(run_duckdb, "DuckDB")
+        return
+    from socialcredit.plan.spark_engine import SparkUnavailableError, run_spark, spark_session
+
+    try:
+        session = spark_session(master or "local[*]")
+    except SparkUnavailableError as error:
+        fail(str(error))
+    except Exception as error:  # no Java, an unreachable master
+        fail(f"Spark could not start: {error}")
+    try:
+        yield plan_scorer(partial(run_spark, session), "Spark")
+    finally:
+        session.stop()
 
 
 def _cli_message(error: PlatformError) -> str:

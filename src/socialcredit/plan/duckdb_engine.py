@@ -15,6 +15,7 @@ from socialcredit.plan.inputs import (
     empty,
     region_variants,
 )
+from socialcredit.plan.results import OUTPUTS, PlanOutput
 from socialcredit.plan.sql import scoring_steps
 from socialcredit.plan.tables import plan_tables
 from socialcredit.scoring.ledger_view import CaseworkInputs
@@ -28,8 +29,8 @@ def run_duckdb(
     ledger_as_of: dt.datetime,
     casework: CaseworkInputs | None = None,
     threads: int | None = None,
-) -> pa.Table:
-    """One row per registered subject (see :mod:`socialcredit.plan.sql`)."""
+) -> PlanOutput:
+    """The plan's outputs (see :mod:`socialcredit.plan.sql`)."""
     inputs = PlanInputs.of(ledger, ledger_as_of, casework)
     connection = duckdb.connect()
     try:
@@ -47,8 +48,12 @@ def run_duckdb(
             connection.register(name, table)
         for name, step in scoring_steps(tables, as_of, "duckdb"):
             connection.execute(f"CREATE TEMP TABLE {name} AS {step}")
-        result: pa.Table = connection.sql("SELECT * FROM scores").to_arrow_table()
-        return result
+        found = {name: connection.sql(f"SELECT * FROM {name}").to_arrow_table() for name in OUTPUTS}
+        return PlanOutput(
+            **found,
+            records_version=inputs.records_version,
+            subjects_version=inputs.subjects_version,
+        )
     finally:
         connection.close()
 

@@ -23,7 +23,7 @@ class PlanInputs:
     subject_files: list[str]
     records_version: int
     subjects_version: int
-    marks: pa.Table  # record_id: repaired or frozen
+    marks: pa.Table  # record_id, repaired (else frozen by an open objection)
 
     @classmethod
     def of(
@@ -32,13 +32,20 @@ class PlanInputs:
         records_version = version_at(ledger, RECORDS, ledger_as_of)
         subjects_version = version_at(ledger, SUBJECTS, ledger_as_of)
         casework = casework or NoCasework()
-        marked = sorted({*casework.repaired(ledger_as_of), *casework.under_objection(ledger_as_of)})
+        repaired = set(casework.repaired(ledger_as_of))
+        marked = sorted(repaired | set(casework.under_objection(ledger_as_of)))
         return cls(
             record_files=ordered_files(ledger, RECORDS, records_version),
             subject_files=ordered_files(ledger, SUBJECTS, subjects_version),
             records_version=records_version,
             subjects_version=subjects_version,
-            marks=pa.table({"record_id": pa.array(marked, pa.string())}),
+            marks=pa.table(
+                {
+                    "record_id": pa.array(marked, pa.string()),
+                    # (repaired before frozen, as the engine's statuses)
+                    "repaired": pa.array([r in repaired for r in marked], pa.bool_()),
+                }
+            ),
         )
 
 

@@ -3,9 +3,29 @@ as the snapshot's per-subject table writes them (names in the policy's order).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
 
 from socialcredit.scoring.policy_tables import PolicyTables
+
+#: the steps of the plan a run brings back (socialcredit.plan.sql)
+OUTPUTS = ("scores", "statuses", "published", "listed_records")
+
+
+@dataclass(frozen=True)
+class PlanOutput:
+    """What one run of the plan gives: ``scores`` (one row per subject), ``statuses``
+    (records per status, with those of unregistered subjects and unknown types),
+    ``published`` (organisations' published records) and ``listed_records`` (the
+    records behind each list membership); and the ledger versions read."""
+
+    scores: pa.Table
+    statuses: pa.Table
+    published: pa.Table
+    listed_records: pa.Table
+    records_version: int
+    subjects_version: int
 
 
 def _names(masks: pa.Array | pa.ChunkedArray, names: tuple[str, ...]) -> pa.Array:

@@ -18,6 +18,7 @@ from socialcredit.plan.inputs import (
     empty,
     region_variants,
 )
+from socialcredit.plan.results import OUTPUTS, PlanOutput
 from socialcredit.plan.sql import scoring_steps
 from socialcredit.plan.tables import plan_tables
 from socialcredit.scoring.ledger_view import CaseworkInputs
@@ -61,7 +62,7 @@ def run_spark(
     as_of: dt.date,
     ledger_as_of: dt.datetime,
     casework: CaseworkInputs | None = None,
-) -> pa.Table:
+) -> PlanOutput:
     """One row per registered subject, as :func:`~socialcredit.plan.duckdb_engine.run_duckdb`."""
     inputs = PlanInputs.of(ledger, ledger_as_of, casework)
     _view(session, "records", inputs.record_files, RECORD_COLUMNS, RECORDS.table_schema)
@@ -80,11 +81,13 @@ def run_spark(
             cached.append(frame)
         frame.createOrReplaceTempView(name)
     try:
-        result: pa.Table = session.sql("SELECT * FROM scores").toArrow()
+        found = {name: session.sql(f"SELECT * FROM {name}").toArrow() for name in OUTPUTS}
     finally:
         for frame in cached:
             frame.unpersist()
-    return result
+    return PlanOutput(
+        **found, records_version=inputs.records_version, subjects_version=inputs.subjects_version
+    )
 
 
 def _view(

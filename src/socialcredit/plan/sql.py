@@ -81,7 +81,7 @@ cleared AS (
   GROUP BY w.subject_id, k.cleared
 ),
 listing AS (
-  SELECT c.subject_id, c.record_id, c.list_bits FROM counting c
+  SELECT c.subject_id, c.record_id, c.record_type, c.occurred_on, c.list_bits FROM counting c
   LEFT JOIN cleared z ON z.subject_id = c.subject_id AND z.record_type = c.record_type
   WHERE c.list_bits <> 0 AND (z.last_day IS NULL OR z.last_day < c.occurred_on)
 ),
@@ -121,6 +121,50 @@ decided AS (
   FROM graded c JOIN listed l ON l.subject_id = c.subject_id
   JOIN decisions d
     ON d.variant = c.variant AND d.kind = c.kind AND d.grade = c.grade AND d.lists = l.lists
+),
+record_status AS (
+  SELECT r.subject_id, r.record_id, r.record_type, r.occurred_on, s.kind, u.first_day, u.public,
+    CASE
+      WHEN s.subject_id IS NULL THEN 'not_in_policy'
+      WHEN r.record_type LIKE '{casework}%' THEN 'casework'
+      WHEN u.record_type IS NULL THEN 'not_in_policy'
+      WHEN r.revokes IS NOT NULL THEN 'revocation'
+      WHEN x.record_id IS NOT NULL THEN 'revoked'
+      WHEN m.repaired THEN 'repaired'
+      WHEN m.record_id IS NOT NULL THEN 'under_objection'
+      WHEN r.occurred_on > DATE '{as_of}' THEN 'not_yet'
+      WHEN r.occurred_on < u.first_day THEN 'expired'
+      ELSE 'counted'
+    END AS status,
+    s.subject_id IS NULL AS unregistered,
+    s.subject_id IS NOT NULL AND r.record_type NOT LIKE '{casework}%'
+      AND k.record_type IS NULL AS unknown_type
+  FROM records r
+  LEFT JOIN subject s ON s.subject_id = r.subject_id
+  LEFT JOIN (SELECT DISTINCT record_type FROM rules) k ON k.record_type = r.record_type
+  LEFT JOIN rules u ON u.variant = s.variant AND u.record_type = r.record_type AND u.kind = s.kind
+  LEFT JOIN revoked x ON x.record_id = r.record_id
+  LEFT JOIN marks m ON m.record_id = r.record_id
+),
+statuses AS (
+  SELECT status, COUNT(*) AS n, SUM(CASE WHEN unregistered THEN 1 ELSE 0 END) AS unregistered,
+         SUM(CASE WHEN unknown_type THEN 1 ELSE 0 END) AS unknown_type
+  FROM record_status GROUP BY status
+),
+published AS (
+  SELECT subject_id, record_id, record_type, occurred_on,
+         status = 'under_objection' AS under_objection
+  FROM record_status
+  WHERE kind = 'organisation' AND public AND (
+    status = 'counted' OR (
+      status = 'under_objection' AND occurred_on >= first_day
+      AND occurred_on <= DATE '{as_of}'
+    )
+  )
+),
+listed_records AS (
+  SELECT l.subject_id, b.bit, l.record_id, l.record_type, l.occurred_on FROM listing l
+  JOIN lists b ON (l.list_bits & b.bit) <> 0
 ),
 {histograms}
 SELECT d.subject_id, d.kind, d.region, d.variant, d.points, d.score, d.grade, d.lists,

@@ -33,6 +33,7 @@ class PlanTables:
     grades: pa.Table
     grade_lists: pa.Table
     decisions: pa.Table
+    lists: pa.Table
 
     def as_dict(self) -> dict[str, pa.Table]:
         return {
@@ -42,6 +43,7 @@ class PlanTables:
             "grades": self.grades,
             "grade_lists": self.grade_lists,
             "decisions": self.decisions,
+            "lists": self.lists,
         }
 
 
@@ -50,7 +52,7 @@ def plan_tables(tables: PolicyTables, as_of: dt.date) -> PlanTables:
         name: []
         for name in (
             "variant", "record_type", "kind", "fixed", "per_unit", "cap", "pooled",
-            "first_day", "list_bits", "against",
+            "first_day", "list_bits", "against", "public",
         )
     }  # fmt: skip
     clears: dict[str, list[object]] = {"variant": [], "clearing": [], "cleared": []}
@@ -79,6 +81,7 @@ def plan_tables(tables: PolicyTables, as_of: dt.date) -> PlanTables:
                     bits |= tables.list_bit(name)
                 rules["list_bits"].append(bits)
                 rules["against"].append(rule.counts_against)
+                rules["public"].append(rule.public)
             for cleared in rule.clears:
                 clears["variant"].append(v)
                 clears["clearing"].append(key)
@@ -108,6 +111,7 @@ def plan_tables(tables: PolicyTables, as_of: dt.date) -> PlanTables:
                     ("first_day", pa.date32()),
                     ("list_bits", pa.int32()),
                     ("against", pa.bool_()),
+                    ("public", pa.bool_()),
                 ]
             ),
         ),
@@ -144,6 +148,13 @@ def plan_tables(tables: PolicyTables, as_of: dt.date) -> PlanTables:
             schema=pa.schema([("bit", pa.int32()), ("low", pa.int32())]),
         ),
         decisions=_decisions(tables),
+        lists=pa.table(
+            {
+                "bit": [tables.list_bit(name) for name in tables.list_names],
+                "name": list(tables.list_names),
+            },
+            schema=pa.schema([("bit", pa.int32()), ("name", pa.string())]),
+        ),
     )
 
 

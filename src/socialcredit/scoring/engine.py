@@ -26,7 +26,7 @@ from socialcredit.scoring.engine_kernels import (
     published_kernel,
     score_kernel,
 )
-from socialcredit.scoring.ledger_view import LedgerView
+from socialcredit.scoring.ledger_view import LedgerView, Subjects
 from socialcredit.scoring.policy_tables import (
     KINDS,
     PolicyTables,
@@ -131,7 +131,7 @@ def score_view(view: LedgerView, tables: PolicyTables, as_of: dt.date) -> ScoreR
         status, points, adjustment, behind, total, score, grade, lists, counted,
     )  # fmt: skip
     status[order[starts[n] :]] = NOT_IN_POLICY  # records of no registered subject
-    combo, decisions = _decisions(view, tables, grade, lists)
+    combo, decisions = decisions_of(view.subjects, tables, grade, lists)
     return ScoreResult(
         tables=tables,
         as_of=as_of,
@@ -193,8 +193,8 @@ def decision_for(
     return Decision(measure, restriction, ("not_in_regional_policy",), "not a measure here")
 
 
-def _decisions(
-    view: LedgerView,
+def decisions_of(
+    subjects: Subjects,
     tables: PolicyTables,
     grade: npt.NDArray[np.uint8],
     lists: npt.NDArray[np.uint8],
@@ -206,7 +206,6 @@ def _decisions(
     for combo in range(int(np.prod(shape))):
         v, k, g, mask = (int(i) for i in np.unravel_index(combo, shape))
         decisions.append([decision_for(tables, v, k, g, mask, m) for m in tables.measure_names])
-    subjects = view.subjects
     combo_of = np.ravel_multi_index((subjects.variant, subjects.kind, grade, lists), shape).astype(
         np.int32
     )

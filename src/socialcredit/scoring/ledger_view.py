@@ -212,21 +212,10 @@ def load_view(
 ) -> LedgerView:
     """Every subject and record as recorded by ``ledger_as_of`` (an aware datetime).
     Builds missing cache entries: call it with the scoring lock held."""
-    subjects_version = version_at(ledger, SUBJECTS, ledger_as_of)
     records_version = version_at(ledger, RECORDS, ledger_as_of)
     cache = ScoringCache(ledger.data)
     cache.remove_leftovers()
-    registry = cache.registry(
-        ordered_files(ledger, SUBJECTS, subjects_version),
-        latest=subjects_version == ledger.version(SUBJECTS),
-    )
-    subjects = Subjects(
-        registry.index,
-        registry.subject_id,
-        np.asarray(registry.kind),
-        np.asarray(registry.region),
-        _variants(tables, np.asarray(registry.region)),
-    )
+    subjects, subjects_version, registry = _registered(ledger, tables, ledger_as_of, cache)
     files = ordered_files(ledger, RECORDS, records_version)
     progress = stage("reading the ledger", len(files))
     parts = []
@@ -273,6 +262,33 @@ def load_view(
         ),
     }
     return LedgerView(records_version, subjects_version, ledger_as_of, subjects, records, skipped)
+
+
+def _registered(
+    ledger: Ledger, tables: PolicyTables, ledger_as_of: dt.datetime, cache: ScoringCache
+) -> tuple[Subjects, int, Any]:
+    subjects_version = version_at(ledger, SUBJECTS, ledger_as_of)
+    registry = cache.registry(
+        ordered_files(ledger, SUBJECTS, subjects_version),
+        latest=subjects_version == ledger.version(SUBJECTS),
+    )
+    subjects = Subjects(
+        registry.index,
+        registry.subject_id,
+        np.asarray(registry.kind),
+        np.asarray(registry.region),
+        _variants(tables, np.asarray(registry.region)),
+    )
+    return subjects, subjects_version, registry
+
+
+def registered_subjects(
+    ledger: Ledger, tables: PolicyTables, ledger_as_of: dt.datetime
+) -> tuple[Subjects, int]:
+    """The registry as of ``ledger_as_of`` in its dense rows (the snapshot's row order),
+    through the scoring cache: call it with the scoring lock held."""
+    subjects, version, _ = _registered(ledger, tables, ledger_as_of, ScoringCache(ledger.data))
+    return subjects, version
 
 
 def read_view(

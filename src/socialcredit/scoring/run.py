@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,34 @@ class ScoreRequest:
     as_of: dt.date
     ledger_as_of: dt.datetime  # aware
     retention: int = 5
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What a scorer gives the publication: the view (its subjects in the registry's
+    dense rows; its records those the snapshot names, or all) and the result over it;
+    ``records``: the metadata's record counts when the view holds only some records."""
+
+    view: LedgerView
+    result: ScoreResult
+    records: dict[str, Any] | None = None
+
+
+#: ``scorer(ledger, tables, request, casework, stage)``: the embedded engine by default;
+#: the compiled plan on DuckDB or Spark (socialcredit.plan.snapshot_input)
+Scorer = Callable[[Ledger, PolicyTables, "ScoreRequest", CaseworkInputs | None, Stages], Scored]
+
+
+def embedded_scorer(
+    ledger: Ledger,
+    tables: PolicyTables,
+    request: ScoreRequest,
+    casework: CaseworkInputs | None,
+    stage: Stages,
+) -> Scored:
+    view = load_view(ledger, tables, request.ledger_as_of, casework, stage)
+    stage("scoring", None)(0)
+    return Scored(view, score_view(view, tables, request.as_of))
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,7 @@ def run_scoring(
     request: ScoreRequest,
     casework: CaseworkInputs | None = None,
     stage: Stages = quiet,
+    scorer: Scorer | None = None,
 ) -> RunSummary:
     started = time.perf_counter()
     ledger = Ledger.open(data)
@@ -95,10 +125,8 @@ def run_scoring(
         now = dt.datetime.now(dt.UTC)
         snapshot_id = store.next_id(now)
         building = store.building(snapshot_id)
-        view = load_view(ledger, tables, request.ledger_as_of, casework, stage)
-        timer.lap("read")
-        stage("scoring", None)(0)
-        result = score_view(view, tables, request.as_of)
+        scored = (scorer or embedded_scorer)(ledger, tables, request, casework, stage)
+        view, result = scored.view, scored.result
         timer.lap("score")
         stage("ranking", None)(0)
         ranks = RankTables.count(
@@ -126,6 +154,8 @@ def run_scoring(
             arrays.result()
         timer.lap("arrays")
         metadata = _metadata(snapshot_id, now, request, view, result, ranks, tables)
+        if scored.records is not None:
+            metadata["records"] = scored.records
         metadata["seconds"] = round(time.perf_counter() - started, 3)
         metadata["stage_seconds"] = timer.laps
         write_metadata(building, metadata)
