@@ -3,7 +3,9 @@ ledger, interleaved in one process (issue 9): the ratio, and the records and sub
 each scores per second and per core, from which docs/national-run.md sizes a cluster.
 
 Sizes: ``SOCIALCREDIT_BENCH_SPARK_PEOPLE`` and ``..._RECORDS`` (default 750,000 people
-and 1,000,000 records, the ledger `benchmarks/scoring.py` builds for its pandas run).
+and 1,000,000 records, the ledger `benchmarks/scoring.py` builds for its pandas run);
+``..._ROUNDS`` (default 3; 1 skips the warm-up run); ``..._MEMORY`` (the local JVM's,
+default 6g).
 No target: the figures are recorded in docs/benchmarks.md.
 """
 
@@ -26,6 +28,7 @@ from socialcredit.scoring.policy_tables import compile_policy
 def main() -> bool:
     people = int(os.environ.get("SOCIALCREDIT_BENCH_SPARK_PEOPLE", 750_000))
     records = int(os.environ.get("SOCIALCREDIT_BENCH_SPARK_RECORDS", 1_000_000))
+    rounds = int(os.environ.get("SOCIALCREDIT_BENCH_SPARK_ROUNDS", 3))
     cores = os.cpu_count() or 1
     data = ledger(people, records)
     tables = compile_policy(load_catalog(shipped_policy_dir()))
@@ -33,15 +36,17 @@ def main() -> bool:
     source = Ledger.open(data)
     try:
         started = time.perf_counter()
-        session = spark_session(f"local[{cores}]", driver_memory="6g")
+        memory = os.environ.get("SOCIALCREDIT_BENCH_SPARK_MEMORY", "6g")
+        session = spark_session(f"local[{cores}]", driver_memory=memory)
         startup = time.perf_counter() - started
     except SparkUnavailableError as error:
         print(f"Spark against DuckDB: not run ({error})")
         return True
     try:
-        run_spark(session, source, tables, AS_OF, moment)  # warm: JIT, file listing
+        if rounds > 1:
+            run_spark(session, source, tables, AS_OF, moment)  # warm: JIT, file listing
         on_duckdb, on_spark = [], []
-        for _ in range(3):  # interleaved: the machine is shared and noisy
+        for _ in range(rounds):  # interleaved: the machine is shared and noisy
             on_duckdb.append(_best(1, lambda: run_duckdb(source, tables, AS_OF, moment)))
             on_spark.append(_best(1, lambda: run_spark(session, source, tables, AS_OF, moment)))
     finally:

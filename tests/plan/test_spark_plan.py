@@ -114,3 +114,39 @@ def test_the_spark_snapshot_equals_the_duckdb_snapshot(
     assert on_spark.metadata["subjects"] >= PEOPLE
     assert snapshot_differences(on_spark, on_duckdb) == []
     assert snapshot_differences(on_duckdb, embedded) == []
+
+
+def test_score_with_the_spark_engine_prints_one_json_document(
+    spark: Any, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    """The command as a user runs it, in its own process (its own JVM): Spark's own
+    output stays off stdout, and the snapshot is the DuckDB engine's."""
+    import json
+    import subprocess
+    import sys
+
+    from socialcredit.scoring.snapshots import Snapshot
+    from tests.plan.snapshots import snapshot_differences
+    from tests.scoring.factories import LedgerBook
+    from tests.scoring.test_pandas_reference import hand_made
+
+    book = LedgerBook(tmp_path / "data", shipped_catalog)
+    hand_made(book)
+    book.commit()
+    moment = dt.datetime.now(dt.UTC).isoformat()
+    documents = []
+    for engine in ("spark", "duckdb"):
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "socialcredit", "--data", str(book.data), "score",
+                "--as-of", AS_OF.isoformat(), "--ledger-as-of", moment, "--engine", engine,
+                "--json",
+            ],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        documents.append(json.loads(done.stdout))
+    on_spark, on_duckdb = (
+        Snapshot.open(book.data / "snapshots" / d["snapshot"]) for d in documents
+    )
+    assert snapshot_differences(on_spark, on_duckdb) == []

@@ -50,8 +50,12 @@ def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> SparkS
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.driver.memory", driver_memory)
+        # the results come back to the driver, which writes the snapshot
+        .config("spark.driver.maxResultSize", driver_memory)
+        .config("spark.ui.showConsoleProgress", "false")  # (stderr: the CLI's diagnostics)
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
     return session
 
 
