@@ -97,6 +97,13 @@ def test_a_snapshot_published_from_the_plan_is_the_engines(
     embedded, plan = snapshots
     assert snapshot_differences(plan, embedded) == []
     assert plan.metadata["records"]["by_status"]["revocation"] > 0  # (counts, not zeros)
+    assert (embedded.metadata["engine"], plan.metadata["engine"]) == ("embedded", "duckdb")
     code, _, error = _invoke(runner, book.data, "score", "--engine", "polars")
     assert code == 2
     assert "--engine" in error
+    code, _, error = _invoke(runner, book.data, "score", "--conf", "spark.x=1")
+    assert code == 2
+    assert "go with --engine spark" in error
+    code, _, error = _invoke(runner, book.data, "score", "--engine", "spark", "--conf", "x")
+    assert code == 2
+    assert "KEY=VALUE" in error

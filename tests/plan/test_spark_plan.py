@@ -150,3 +150,45 @@ def test_score_with_the_spark_engine_prints_one_json_document(
         Snapshot.open(book.data / "snapshots" / d["snapshot"]) for d in documents
     )
     assert snapshot_differences(on_spark, on_duckdb) == []
+
+
+def test_the_session_keeps_what_the_plan_needs_and_leaves_sizing_to_the_cluster(
+    spark: Any,
+) -> None:
+    from socialcredit.plan.spark_engine import REQUIRED
+
+    for key, value in REQUIRED.items():
+        assert spark.conf.get(key) == value
+    assert spark.conf.get("spark.driver.maxResultSize") == "0"  # (memory is the limit)
+
+
+def test_spark_agrees_with_duckdb_on_every_rule_with_casework(
+    spark: Any, tmp_path: Path, shipped_catalog: PolicyCatalog
+) -> None:
+    """All four outputs (scores, statuses, published and listed records) on the
+    hand-made ledger, with records repaired and frozen."""
+    import pyarrow.parquet as pq
+
+    from socialcredit.plan.spark_engine import run_spark
+    from socialcredit.scoring.ledger_view import ordered_files
+    from tests.scoring.factories import FakeCasework, LedgerBook
+    from tests.scoring.test_pandas_reference import hand_made
+
+    book = LedgerBook(tmp_path / "data", shipped_catalog)
+    hand_made(book)
+    book.commit()
+    files = ordered_files(book.ledger, RECORDS, book.ledger.version(RECORDS))
+    ids = pa.concat_tables(pq.read_table(f, columns=["record_id"]) for f in files)
+    record_ids = ids.column("record_id").to_pylist()
+    casework = FakeCasework(tuple(record_ids[::7]), tuple(record_ids[3::11]))
+    tables = compile_policy(shipped_catalog)
+    moment = dt.datetime.now(dt.UTC)
+    on_spark = run_spark(spark, book.ledger, tables, AS_OF, moment, casework)
+    on_duckdb = run_duckdb(book.ledger, tables, AS_OF, moment, casework)
+    for name in ("scores", "statuses", "published", "listed_records"):
+        theirs, ours = getattr(on_spark, name), getattr(on_duckdb, name)
+        key = theirs.column_names
+        assert sorted(map(str, theirs.select(key).to_pylist())) == sorted(
+            map(str, ours.select(key).to_pylist())
+        ), name
+    assert on_duckdb.statuses.num_rows > 3  # (several statuses: the marks took effect)

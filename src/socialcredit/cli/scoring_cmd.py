@@ -141,28 +141,37 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--master", help="Spark: a cluster's master URL (default local[*])."),
         ] = None,
+        conf: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--conf",
+                help="Spark: KEY=VALUE, repeatable (e.g. spark.sql.shuffle.partitions=4000); "
+                "wins over spark-defaults.conf and the one-machine defaults.",
+            ),
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Score every registered subject and publish a snapshot atomically."""
         if engine not in ENGINES:
             fail(f"--engine: one of {', '.join(ENGINES)}, not {engine!r}")
-        if master is not None and engine != "spark":
-            fail("--master goes with --engine spark")
+        if (master is not None or conf) and engine != "spark":
+            fail("--master and --conf go with --engine spark")
+        spark_conf = _spark_conf(conf or [])
         settings = state(ctx).settings
         ledger = open_ledger(ctx)
         catalog = open_catalog(ctx)
         casework = open_casework(ctx, ledger, catalog)
-        # decisions not yet in the ledger land first (before the ledger-as-of moment is
-        # taken, so that this run sees them); missed deadlines escalate
-        casework.write_pending()
-        casework.escalate_overdue()
-        request = ScoreRequest(
-            _date(as_of, "--as-of"), _moment(ledger_as_of), settings.snapshot_retention
-        )
-        with _scorer(engine, master) as scorer, progress_stages(ctx) as stage:
-            summary = run_scoring(
-                settings.data, catalog, request, casework, stage=stage, scorer=scorer
-            )
+        day = _date(as_of, "--as-of")
+        with _scorer(engine, master, spark_conf) as scorer:  # (started before any write)
+            # decisions not yet in the ledger land first (before the ledger-as-of moment
+            # is taken, so that this run sees them); missed deadlines escalate
+            casework.write_pending()
+            casework.escalate_overdue()
+            request = ScoreRequest(day, _moment(ledger_as_of), settings.snapshot_retention)
+            with progress_stages(ctx) as stage:
+                summary = run_scoring(
+                    settings.data, catalog, request, casework, stage=stage, scorer=scorer
+                )
         document = summary.as_dict()
         if as_json:
             emit_json(document)
@@ -276,8 +285,18 @@ def register(app: typer.Typer) -> None:
 ENGINES = ("embedded", "duckdb", "spark")
 
 
+def _spark_conf(pairs: list[str]) -> dict[str, str]:
+    conf = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip().startswith("spark."):
+            fail(f"--conf: {pair!r} is not KEY=VALUE with a spark.* key")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
 @contextmanager
-def _scorer(engine: str, master: str | None) -> Iterator[Scorer | None]:
+def _scorer(engine: str, master: str | None, conf: dict[str, str]) -> Iterator[Scorer | None]:
     """The scorer of ``--engine`` (None: the embedded engine), Spark's session stopped
     after the run."""
     if engine == "embedded":
@@ -293,7 +312,7 @@ def _scorer(engine: str, master: str | None) -> Iterator[Scorer | None]:
     from socialcredit.plan.spark_engine import SparkUnavailableError, run_spark, spark_session
 
     try:
-        session = spark_session(master or "local[*]")
+        session = spark_session(master or "local[*]", conf=conf)
     except SparkUnavailableError as error:
         fail(str(error))
     except Exception as error:  # no Java, an unreachable master

@@ -6,6 +6,7 @@ metadata's record counts are the plan's own."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
@@ -54,7 +55,8 @@ def plan_scorer(run: PlanRun, name: str) -> Scorer:
         output = run(ledger, tables, request.as_of, request.ledger_as_of, casework)
         stage("placing the results", None)(0)
         subjects, _ = registered_subjects(ledger, tables, request.ledger_as_of)
-        return scored_from_plan(output, subjects, tables, request)
+        scored = scored_from_plan(output, subjects, tables, request)
+        return dataclasses.replace(scored, engine=name.lower())
 
     return scorer
 
@@ -65,7 +67,8 @@ def scored_from_plan(
     scores = output.scores
     n = len(subjects)
     rows = subjects.index.locate(scores.column("subject_id")).astype(np.int64)
-    if scores.num_rows != n or (rows < 0).any() or np.bincount(rows, minlength=n).max() > 1:
+    repeated = n > 0 and int(np.bincount(rows, minlength=n).max()) > 1
+    if scores.num_rows != n or (rows < 0).any() or repeated:
         raise PlanMismatchError(
             f"the plan scored {scores.num_rows:,} subjects, the registry holds {n:,}"
         )

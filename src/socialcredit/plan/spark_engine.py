@@ -6,6 +6,7 @@ the same steps as DuckDB, transpiled to Spark SQL."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -32,29 +33,47 @@ class SparkUnavailableError(RuntimeError):
     """PySpark or Java is not installed."""
 
 
-def spark_session(master: str = "local[*]", driver_memory: str = "4g") -> SparkSession:
-    """A session for the plan: UTC, no UI, Arrow transfers (``driver_memory`` counts only
-    where this call starts the JVM: local mode)."""
+#: what the plan needs of every session (UTC dates, Arrow transfers, a quiet console:
+#: stdout is the CLI's JSON)
+REQUIRED = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+#: defaults for one machine, used only where nothing else (spark-defaults.conf, the
+#: environment, ``--conf``) sets them: a cluster sizes its own (docs/national-run.md)
+DEFAULTS = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.memory": "4g",
+    # the results come back to the driver, which writes the snapshot: its memory is the
+    # limit, not a cap on the results' size
+    "spark.driver.maxResultSize": "0",
+}
+
+
+def spark_session(
+    master: str = "local[*]", driver_memory: str | None = None, conf: dict[str, str] | None = None
+) -> SparkSession:
+    """A session for the plan. ``conf`` (``score --conf``) wins over the environment's
+    configuration, which wins over :data:`DEFAULTS`; ``driver_memory`` counts only where
+    this call starts the JVM (local mode)."""
     try:
+        from pyspark import SparkConf
         from pyspark.sql import SparkSession
     except ImportError as error:  # the optional extra
         raise SparkUnavailableError(
             "PySpark is not installed: pip install 'socialcredit[spark]' (and Java 17)"
         ) from error
-    builder: Any = SparkSession.builder
-    session: SparkSession = (
-        builder.master(master)
-        .appName("socialcredit-score")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.driver.memory", driver_memory)
-        # the results come back to the driver, which writes the snapshot
-        .config("spark.driver.maxResultSize", driver_memory)
-        .config("spark.ui.showConsoleProgress", "false")  # (stderr: the CLI's diagnostics)
-        .getOrCreate()
-    )
+    given = SparkConf()  # (spark-defaults.conf and the environment, as spark-submit sees them)
+    settings = {key: value for key, value in DEFAULTS.items() if not given.contains(key)}
+    if driver_memory is not None:
+        settings["spark.driver.memory"] = driver_memory
+    settings |= (conf or {}) | REQUIRED
+    builder: Any = SparkSession.builder.master(master).appName("socialcredit-score")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session: SparkSession = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -78,13 +97,14 @@ def run_spark(
         _small(session, name, table)
     steps = scoring_steps(tables, as_of, "spark")
     cached: list[DataFrame] = []
-    for n, (name, step) in enumerate(steps):
-        frame: DataFrame = session.sql(step)
-        if sum(name in later for _, later in steps[n + 1 :]) > 1:  # read again: kept
-            frame = frame.cache()
-            cached.append(frame)
-        frame.createOrReplaceTempView(name)
     try:
+        for n, (name, step) in enumerate(steps):
+            frame: DataFrame = session.sql(step)
+            named = re.compile(rf"\b{re.escape(name)}\b")
+            if sum(bool(named.search(later)) for _, later in steps[n + 1 :]) > 1:  # kept
+                frame = frame.cache()
+                cached.append(frame)
+            frame.createOrReplaceTempView(name)
         found = {name: session.sql(f"SELECT * FROM {name}").toArrow() for name in OUTPUTS}
     finally:
         for frame in cached:

@@ -147,8 +147,9 @@ record_status AS (
   LEFT JOIN marks m ON m.record_id = r.record_id
 ),
 statuses AS (
-  SELECT status, COUNT(*) AS n, SUM(CASE WHEN unregistered THEN 1 ELSE 0 END) AS unregistered,
-         SUM(CASE WHEN unknown_type THEN 1 ELSE 0 END) AS unknown_type
+  SELECT status, CAST(COUNT(*) AS BIGINT) AS n,
+         CAST(SUM(CASE WHEN unregistered THEN 1 ELSE 0 END) AS BIGINT) AS unregistered,
+         CAST(SUM(CASE WHEN unknown_type THEN 1 ELSE 0 END) AS BIGINT) AS unknown_type
   FROM record_status GROUP BY status
 ),
 published AS (

@@ -46,6 +46,8 @@ class Scored:
     view: LedgerView
     result: ScoreResult
     records: dict[str, Any] | None = None
+    #: which engine scored (the snapshot's metadata says)
+    engine: str = "embedded"
 
 
 #: ``scorer(ledger, tables, request, casework, stage)``: the embedded engine by default;
@@ -156,6 +158,7 @@ def run_scoring(
         metadata = _metadata(snapshot_id, now, request, view, result, ranks, tables)
         if scored.records is not None:
             metadata["records"] = scored.records
+        metadata["engine"] = scored.engine
         metadata["seconds"] = round(time.perf_counter() - started, 3)
         metadata["stage_seconds"] = timer.laps
         write_metadata(building, metadata)
