@@ -16,7 +16,7 @@ from socialcredit.casework.cases import (
     ObjectionRefusedError,
     RepairTooEarlyError,
 )
-from socialcredit.casework.service import Casework, summary
+from socialcredit.casework.service import Casework
 
 __all__ = [
     "EVIDENCE_KINDS",
@@ -29,5 +29,4 @@ __all__ = [
     "ObjectionRefusedError",
     "RepairTooEarlyError",
     "china_today",
-    "summary",
 ]

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import secrets
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -100,8 +100,6 @@ class Casework(CaseStore):
         with self._refusals(by, purpose, "objection:new"):
             text = required_text(grounds, "grounds")
             record = self._record_for(record_id, by)
-            if record.revokes is not None:
-                raise UnprocessableError(f"record_id: {record_id} is a revocation, not a record")
             for case in self._cases_on(record.record_id, "objection"):
                 if not case.is_open and same_grounds(case.grounds, text):
                     raise ObjectionRefusedError(
@@ -156,8 +154,6 @@ class Casework(CaseStore):
                 raise UnprocessableError(f"evidence_kind: one of {', '.join(EVIDENCE_KINDS)}")
             text = required_text(evidence, "evidence")
             record = self._record_for(record_id, by)
-            if record.revokes is not None:
-                raise UnprocessableError(f"record_id: {record_id} is a revocation, not a record")
             definition = self._definition(record)
             if definition is None:
                 raise UnprocessableError(f"record_id: {record.record_type} is not in the policy")
@@ -413,7 +409,8 @@ class Casework(CaseStore):
 
     def _record_for(self, record_id: str, by: Actor) -> LedgerRecord:
         """The record, if ``by`` may act on it (else NotFoundError, whether or not it
-        exists), and if it is still in effect."""
+        exists), if it is a record (not a revocation, nor a casework row) and still in
+        effect."""
         if by.role not in ("subject", "admin"):
             raise ForbiddenError(f"a {by.role} key cannot object or apply for repair")
         record = find_record(self.ledger, record_id.strip())
@@ -427,6 +424,8 @@ class Casework(CaseStore):
             raise ConflictError(
                 f"record {record_id} was revoked by {record.revoked_by[0]}: it no longer counts"
             )
+        if record.revokes is not None:
+            raise UnprocessableError(f"record_id: {record_id} is a revocation, not a record")
         return record
 
     def _definition(self, record: LedgerRecord) -> RecordType | None:
@@ -437,7 +436,3 @@ class Casework(CaseStore):
 def _reviewing(case: Case) -> str:
     """The authority a review decision is written under: the province's review body."""
     return f"review-{case.jurisdiction[:2]}0000"
-
-
-def summary(cases: Sequence[Case]) -> list[dict[str, Any]]:
-    return [case.as_dict() for case in cases]

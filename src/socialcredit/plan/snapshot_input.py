@@ -6,7 +6,6 @@ metadata's record counts are the plan's own."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
@@ -55,14 +54,17 @@ def plan_scorer(run: PlanRun, name: str) -> Scorer:
         output = run(ledger, tables, request.as_of, request.ledger_as_of, casework)
         stage("placing the results", None)(0)
         subjects, _ = registered_subjects(ledger, tables, request.ledger_as_of)
-        scored = scored_from_plan(output, subjects, tables, request)
-        return dataclasses.replace(scored, engine=name.lower())
+        return scored_from_plan(output, subjects, tables, request, engine=name.lower())
 
     return scorer
 
 
 def scored_from_plan(
-    output: PlanOutput, subjects: Subjects, tables: PolicyTables, request: ScoreRequest
+    output: PlanOutput,
+    subjects: Subjects,
+    tables: PolicyTables,
+    request: ScoreRequest,
+    engine: str,
 ) -> Scored:
     scores = output.scores
     n = len(subjects)
@@ -102,7 +104,7 @@ def scored_from_plan(
         combo=combo,
         decisions=decisions,
     )
-    return Scored(view, result, _record_counts(output.statuses))
+    return Scored(view, result, _record_counts(output.statuses), engine)
 
 
 def _named_records(
@@ -113,8 +115,9 @@ def _named_records(
     listed, published = output.listed_records, output.published
     columns = ["subject_id", "record_id", "record_type", "occurred_on"]
     both = pa.concat_tables([listed.select(columns), published.select(columns)])
-    ids = both.column("record_id").to_pylist()
-    first = {record_id: k for k, record_id in reversed(list(enumerate(ids)))}
+    first: dict[str, int] = {}  # a record both listed and published: once
+    for k, record_id in enumerate(both.column("record_id").to_pylist()):
+        first.setdefault(record_id, k)
     keep = np.array(sorted(first.values()), np.int64)
     table = both.take(pa.array(keep))
     subject = subjects.index.locate(table.column("subject_id")).astype(np.int32)

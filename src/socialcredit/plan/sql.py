@@ -176,8 +176,13 @@ FROM decided d
 """
 
 
+def _group(region: str, digits: int) -> str:
+    """A level's group of a region column: its first ``digits`` (0: one group)."""
+    return f"SUBSTRING({region}, 1, {digits})" if digits else "''"
+
+
 def _histogram(level: str, digits: int) -> str:
-    group = f"SUBSTRING(region, 1, {digits})" if digits else "''"
+    group = _group("region", digits)
     return f"""
 hist_{level} AS (
   SELECT kind, grp, score, n,
@@ -189,16 +194,10 @@ hist_{level} AS (
 )"""
 
 
-def scoring_sql(tables: PolicyTables, as_of: dt.date, dialect: str) -> str:
-    """The plan's query as of ``as_of`` in ``dialect`` (``duckdb`` or ``spark``)."""
-    scale = tables.national.scale
-    return transpile(query_text(as_of, scale.base, scale.floor, scale.ceiling), dialect)
-
-
 def scoring_steps(tables: PolicyTables, as_of: dt.date, dialect: str) -> list[tuple[str, str]]:
-    """The same query as named steps, in order, the last one named ``scores``: an
-    engine materialises each (DuckDB would otherwise evaluate a step once for each
-    step that reads it)."""
+    """The plan's query as of ``as_of`` as named steps in ``dialect`` (``duckdb`` or
+    ``spark``), in order, the last one named ``scores``: an engine materialises each
+    (DuckDB would otherwise evaluate a step once for each step that reads it)."""
     scale = tables.national.scale
     return _steps(query_text(as_of, scale.base, scale.floor, scale.ceiling), dialect)
 
@@ -224,7 +223,7 @@ def query_text(as_of: dt.date, base: int, floor: int, ceiling: int) -> str:
     )
     rank_joins = "\n".join(
         f"JOIN hist_{level} h_{level} ON h_{level}.kind = d.kind AND h_{level}.score = d.score "
-        f"AND h_{level}.grp = " + (f"SUBSTRING(d.region, 1, {digits})" if digits else "''")
+        f"AND h_{level}.grp = {_group('d.region', digits)}"
         for level, digits in LEVELS
     )
     return _QUERY.format(
@@ -237,11 +236,3 @@ def query_text(as_of: dt.date, base: int, floor: int, ceiling: int) -> str:
         rank_columns=rank_columns,
         rank_joins=rank_joins,
     )
-
-
-@cache
-def transpile(text: str, dialect: str) -> str:
-    """``text`` (DuckDB's dialect) in ``dialect``."""
-    if dialect == "duckdb":
-        return text
-    return sqlglot.transpile(text, read="duckdb", write=dialect, pretty=True)[0]
