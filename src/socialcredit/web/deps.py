@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from socialcredit.audit import MANY_SUBJECTS, AuditEntry, AuditLog, AuditWriter
 from socialcredit.errors import (
+    NotFoundError,
     PlatformError,
     UnauthorizedError,
     UnavailableError,
@@ -69,6 +70,22 @@ class Services:
         from socialcredit.casework import CaseStore
 
         return CaseStore(self.database, audit=self.audit)
+
+    def explanation(self, snapshot: Snapshot, subject_id: str) -> dict[str, Any]:
+        """The subject's explanation with its open cases, for the API and the portal
+        (blocking: run it in a thread). NotFoundError: not in the snapshot;
+        UnavailableError: the ledger cannot be read."""
+        from socialcredit.casework.explanation import explain_with_cases
+        from socialcredit.ledger import Ledger, LedgerError
+        from socialcredit.scoring.explain import UnknownSubjectError
+
+        try:
+            ledger = Ledger.open(self.settings.data)
+            return explain_with_cases(ledger, self.policy_tables, snapshot, subject_id, self.cases)
+        except UnknownSubjectError as error:
+            raise NotFoundError(str(error)) from error
+        except LedgerError as error:
+            raise UnavailableError(f"the ledger cannot be read: {error}") from error
 
     def casework(self) -> Casework:
         """Casework on this server's store, ledger and policy (opened per request:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from socialcredit.errors import NotFoundError, PlatformError, UnauthorizedError
+from socialcredit.errors import PlatformError, UnauthorizedError
 from socialcredit.keys import ApiKey
 from socialcredit.reports.content import applying_measures
 from socialcredit.scoring.directory import Directory
@@ -215,7 +215,7 @@ def portal_router(services: Services) -> APIRouter:
             "self-access (portal)",
             "read:records",
             [session.subject_id],
-            lambda: _explain(services, snapshot, session.subject_id),
+            lambda: services.explanation(snapshot, session.subject_id),
             in_thread=True,
         )
 
@@ -357,17 +357,3 @@ def _granted(snapshot: Snapshot, subject_id: str, measure: str) -> bool:
         return bool(answers.check(snapshot, subject_id, measure)["allowed"])
     except PlatformError:
         return False
-
-
-def _explain(services: Services, snapshot: Any, subject_id: str) -> dict[str, Any]:
-    from socialcredit.casework.explanation import explain_with_cases
-    from socialcredit.ledger import Ledger
-    from socialcredit.scoring.explain import UnknownSubjectError
-
-    try:
-        ledger = Ledger.open(services.settings.data)
-        return explain_with_cases(
-            ledger, services.policy_tables, snapshot, subject_id, services.cases
-        )
-    except UnknownSubjectError as error:
-        raise NotFoundError(str(error)) from error

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from socialcredit.errors import NotFoundError, UnavailableError
 from socialcredit.keys import ApiKey
 from socialcredit.scoring import answers
 from socialcredit.web.deps import KeyDep, Purpose, ServicesDep, SnapshotDep, SubjectId
@@ -59,21 +58,9 @@ async def get_subject_records(
     services: ServicesDep,
     purpose: Purpose,
 ) -> dict[str, Any]:
-    from socialcredit.casework.explanation import explain_with_cases
-    from socialcredit.ledger import Ledger, LedgerError
-    from socialcredit.scoring.explain import UnknownSubjectError
-
     def answer() -> dict[str, Any]:
         key.require_subject(subject_id)
-        try:
-            ledger = Ledger.open(services.settings.data)
-            return explain_with_cases(
-                ledger, services.policy_tables, snapshot, subject_id, services.cases
-            )
-        except UnknownSubjectError as error:
-            raise NotFoundError(str(error)) from error
-        except LedgerError as error:
-            raise UnavailableError(f"the ledger cannot be read: {error}") from error
+        return services.explanation(snapshot, subject_id)
 
     return await services.audited(
         key, _why(key, purpose), "read:records", [subject_id], answer, in_thread=True
